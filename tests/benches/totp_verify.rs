@@ -72,6 +72,15 @@ fn main() -> Result<()> {
     })?;
     report("component, one instance reused (wasmtime)", wasm_figures);
 
+    let step_figures = measure(duration, || {
+        let step = core.mfa_core_otp().call_totp_step(&mut store, wit_params, black_box(NOW))?;
+        if step != Ok(NOW / 30) {
+            bail!("component totp-step returned {step:?}");
+        }
+        Ok(())
+    })?;
+    report("component call overhead (otp.totp-step, no hashing)", step_figures);
+
     let fresh_figures = measure(duration, || {
         let (mut store, core) = mfa_e2e::mfa_core()?;
         let verdict = core.mfa_core_otp().call_totp_verify(&mut store, SECRET, wit_params, &code, NOW, 1, None)?;

@@ -4,7 +4,8 @@
 //! unit-tested natively: [`otp`], [`secrets`], [`otpauth`], [`qr`], [`backup_codes`], [`numeric_codes`],
 //! [`phone`] (and [`keyed_hash`], shared by the code stores). This file only holds the generated bindings and the
 //! `Guest` implementations, which convert the WIT types (in `convert`) and delegate. Randomness comes from
-//! [`rand::rngs::OsRng`], which on `wasm32-wasip2` reads `wasi:random`.
+//! [`rand::rngs::OsRng`], which on `wasm32-wasip2` reads `wasi:random`. Secrets and peppers received over WIT are
+//! zeroized when the call returns.
 
 pub mod backup_codes;
 pub mod keyed_hash;
@@ -35,6 +36,7 @@ use bindings::exports::mfa::core::{
     phone as wit_phone, qr as wit_qr, secrets as wit_secrets,
 };
 use rand::{TryRngCore, rngs::OsRng};
+use zeroize::Zeroizing;
 
 /// The component: every exported interface is implemented on it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -56,7 +58,7 @@ impl wit_otp::Guest for Component {
         algorithm: wit_otp::Algorithm,
         digits: u8,
     ) -> Result<String, wit_otp::OtpError> {
-        Ok(otp::hotp_generate(&secret, counter, algorithm.into(), digits)?)
+        Ok(otp::hotp_generate(&Zeroizing::new(secret), counter, algorithm.into(), digits)?)
     }
 
     fn hotp_verify(
@@ -67,7 +69,7 @@ impl wit_otp::Guest for Component {
         algorithm: wit_otp::Algorithm,
         digits: u8,
     ) -> Result<Option<u64>, wit_otp::OtpError> {
-        Ok(otp::hotp_verify(&secret, &code, counter, look_ahead, algorithm.into(), digits)?)
+        Ok(otp::hotp_verify(&Zeroizing::new(secret), &code, counter, look_ahead, algorithm.into(), digits)?)
     }
 
     fn totp_step(params: wit_otp::TotpParams, now: u64) -> Result<u64, wit_otp::OtpError> {
@@ -75,7 +77,7 @@ impl wit_otp::Guest for Component {
     }
 
     fn totp_generate(secret: Vec<u8>, params: wit_otp::TotpParams, now: u64) -> Result<String, wit_otp::OtpError> {
-        Ok(otp::totp_generate(&secret, &params.into(), now)?)
+        Ok(otp::totp_generate(&Zeroizing::new(secret), &params.into(), now)?)
     }
 
     fn totp_verify(
@@ -86,7 +88,7 @@ impl wit_otp::Guest for Component {
         window: u32,
         last_accepted_step: Option<u64>,
     ) -> Result<wit_otp::TotpVerdict, wit_otp::OtpError> {
-        Ok(match otp::totp_verify(&secret, &params.into(), &code, now, window, last_accepted_step)? {
+        Ok(match otp::totp_verify(&Zeroizing::new(secret), &params.into(), &code, now, window, last_accepted_step)? {
             otp::TotpVerdict::Accepted(step) => wit_otp::TotpVerdict::Accepted(step),
             otp::TotpVerdict::Replayed(step) => wit_otp::TotpVerdict::Replayed(step),
             otp::TotpVerdict::Rejected => wit_otp::TotpVerdict::Rejected,
@@ -146,7 +148,7 @@ impl wit_backup::Guest for Component {
     }
 
     fn hash_backup_code(pepper: Vec<u8>, code: String) -> Result<wit_backup::HashedCode, wit_backup::BackupCodeError> {
-        let hashed = backup_codes::hash(&pepper, &code, &mut host_rng())?;
+        let hashed = backup_codes::hash(&Zeroizing::new(pepper), &code, &mut host_rng())?;
         Ok(wit_backup::HashedCode { salt: hashed.salt, hash: hashed.hash })
     }
 
@@ -157,7 +159,7 @@ impl wit_backup::Guest for Component {
     ) -> Result<Option<u32>, wit_backup::BackupCodeError> {
         let stored: Vec<backup_codes::HashedCode> =
             stored.into_iter().map(|entry| backup_codes::HashedCode { salt: entry.salt, hash: entry.hash }).collect();
-        Ok(backup_codes::verify(&pepper, &input, &stored)?)
+        Ok(backup_codes::verify(&Zeroizing::new(pepper), &input, &stored)?)
     }
 }
 
@@ -171,7 +173,7 @@ impl wit_numeric::Guest for Component {
         binding: String,
         code: String,
     ) -> Result<Vec<u8>, wit_numeric::NumericCodeError> {
-        Ok(numeric_codes::hash(&pepper, &binding, &code)?)
+        Ok(numeric_codes::hash(&Zeroizing::new(pepper), &binding, &code)?)
     }
 
     fn verify_numeric_code(
@@ -181,7 +183,7 @@ impl wit_numeric::Guest for Component {
         input: String,
         stored_hash: Vec<u8>,
     ) -> Result<bool, wit_numeric::NumericCodeError> {
-        Ok(numeric_codes::verify(&pepper, &binding, digits, &input, &stored_hash)?)
+        Ok(numeric_codes::verify(&Zeroizing::new(pepper), &binding, digits, &input, &stored_hash)?)
     }
 }
 
