@@ -1,14 +1,21 @@
 //! mfa-host: a native wasmtime runner of this project's `spin.toml`, behaving as Spin 3.x does for everything the
 //! app uses (see `../shared/DESIGN.md`, "Boundaries").
 //!
-//! This first part is the pure groundwork, unit-tested without any Wasm: reading the manifest with every unknown
-//! key refused ([`manifest`]), Spin's route matching ([`routes`]), `{{ variable }}` templates ([`template`]),
-//! variable resolution from `SPIN_VARIABLE_*` and defaults ([`variables`]), `allowed_outbound_hosts`
-//! ([`allowed_hosts`]), and `mfa-host build` ([`build`]).
+//! The pure parts are unit-tested without any Wasm: reading the manifest with every unknown key refused
+//! ([`manifest`]), Spin's route matching ([`routes`]), `{{ variable }}` templates ([`template`]), variable
+//! resolution from `SPIN_VARIABLE_*` and defaults ([`variables`]), `allowed_outbound_hosts` ([`allowed_hosts`]),
+//! and `mfa-host build` ([`build`]). Serving ([`server`]) runs each request in a fresh store ([`state`]) with the
+//! host interfaces implemented so far: WASI 0.2, `wasi:http` with Spin's outbound policy ([`outbound_http`]), and
+//! `fermyon:spin/variables@2.0.0` ([`variables_host`]). Redis, Postgres, SQLite and dependency composition are
+//! not implemented yet: a manifest that needs them is refused at startup, naming the key.
 
 pub mod allowed_hosts;
 pub mod build;
 pub mod manifest;
+pub mod outbound_http;
 pub mod routes;
+pub mod server;
+pub mod state;
 pub mod template;
 pub mod variables;
+pub mod variables_host;

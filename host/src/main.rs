@@ -1,12 +1,16 @@
-//! The `mfa-host` command line. `mfa-host build` runs the components' build commands; serving (`mfa-host up`)
-//! is the next step of the host and is not in this binary yet.
+//! The `mfa-host` command line: `mfa-host build` runs the components' build commands; `mfa-host up` serves the
+//! app until SIGINT or SIGTERM, then lets in-flight requests finish and exits 0.
 
+use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use mfa_host::build::build_all;
 use mfa_host::manifest::Manifest;
+use mfa_host::server::{App, Limits};
 
 /// Runs this project's spin.toml as Spin does.
 #[derive(Parser)]
@@ -24,6 +28,24 @@ enum Command {
         #[arg(long, short = 'f', default_value = "spin.toml")]
         from: PathBuf,
     },
+    /// Serve the app over HTTP.
+    Up {
+        /// The manifest.
+        #[arg(long, short = 'f', default_value = "spin.toml")]
+        from: PathBuf,
+        /// The address to listen on (port 0 picks a free one; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// Instances running at once; requests beyond wait, then get 503.
+        #[arg(long, default_value_t = 64)]
+        max_instances: u32,
+        /// Linear memory one instance may use, in MiB.
+        #[arg(long, default_value_t = 128)]
+        memory_mib: usize,
+        /// Seconds a guest may run for one request before it is stopped (504).
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -31,13 +53,71 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build { from } => Manifest::load(&from)
             .map_err(|error| error.to_string())
-            .and_then(|manifest| build_all(&manifest, &mut std::io::stdout()).map_err(|error| error.to_string())),
+            .and_then(|manifest| build_all(&manifest, &mut std::io::stdout()).map(drop).map_err(|e| e.to_string())),
+        Command::Up { from, listen, max_instances, memory_mib, timeout_secs } => {
+            let limits = Limits {
+                max_instances,
+                memory_bytes: memory_mib.saturating_mul(1 << 20),
+                request_timeout: std::time::Duration::from_secs(timeout_secs),
+                ..Limits::default()
+            };
+            up(&from, listen, limits).map_err(|error| format!("{error:#}"))
+        }
     };
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("Error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn up(from: &std::path::Path, listen: SocketAddr, limits: Limits) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let manifest = Manifest::load(from)?;
+    let app = Arc::new(App::load(&manifest, |name| std::env::var(name).ok(), limits)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let address = listener.local_addr()?;
+        let mut banner = format!("Serving http://{address}\n");
+        for trigger in &manifest.http_triggers {
+            if let Some(route) = &trigger.route {
+                banner.push_str(&format!("  {}: http://{address}{}\n", trigger.component, route.raw()));
+            }
+        }
+        // Best-effort: a closed stdout must not stop the server.
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+        drop(stdout);
+        app.serve(listener, shutdown_signal()).await
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }

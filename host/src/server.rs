@@ -1,0 +1,327 @@
+//! `mfa-host up`: loads the app once, then serves HTTP with hyper, one fresh store and instance per request, as
+//! wasmtime's `serve` and Spin's HTTP trigger do.
+//!
+//! Loading: variables are resolved (a required one without a value stops startup, naming it), each routed
+//! component is compiled once into a `ProxyPre` whose linker holds exactly what this host implements (WASI 0.2,
+//! `wasi:http`, `fermyon:spin/variables@2.0.0`), so any other import is a startup error naming it.
+//!
+//! Serving: `/.well-known/spin/health` answers `OK`; other paths go through Spin's router (no match: 404 with an
+//! empty body); the request reaches the guest with Spin's `spin-*` headers appended after the client's own.
+//! A trap answers 500 and a guest over its time budget 504, both with an empty body, and the host keeps serving.
+//! Concurrency is capped: a request waits for a free instance slot, then gets 503. SIGINT or SIGTERM stops
+//! accepting and lets in-flight requests finish.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HOST, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::allowed_hosts::AllowedHosts;
+use crate::manifest::Manifest;
+use crate::outbound_http::OutboundHttp;
+use crate::routes::{Router, WELL_KNOWN_PREFIX, header_name_for_param};
+use crate::state::{ComponentConfig, RequestState};
+use crate::variables::AppVariables;
+
+/// How often the epoch advances; a guest's time budget is counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits for serving.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Instances running at once; further requests wait up to `queue_timeout`, then get 503.
+    pub max_instances: u32,
+    /// How long a request may wait for an instance slot.
+    pub queue_timeout: Duration,
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// How long a guest may run for one request before it is stopped (504).
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_instances: 64,
+            queue_timeout: Duration::from_secs(5),
+            memory_bytes: 128 << 20,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The loaded app: its router and one pre-instantiated component per routed component.
+pub struct App {
+    engine: Engine,
+    router: Router<String>,
+    components: BTreeMap<String, Routed>,
+    limits: Limits,
+    slots: Semaphore,
+}
+
+struct Routed {
+    pre: ProxyPre<RequestState>,
+    config: Arc<ComponentConfig>,
+}
+
+/// The engine: Cranelift, async calls, epoch interruption, and the pooling allocator sized by `limits`.
+pub fn engine(limits: &Limits) -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.max_instances.saturating_mul(2))
+        .total_memories(limits.max_instances.saturating_mul(4))
+        .total_tables(limits.max_instances.saturating_mul(8))
+        .max_memory_size(limits.memory_bytes);
+    let mut config = Config::new();
+    config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(anyhow::Error::from).context("configuring wasmtime")
+}
+
+impl App {
+    /// Loads `manifest`: resolves variables from `env`, compiles and links every routed component.
+    pub fn load(manifest: &Manifest, env: impl Fn(&str) -> Option<String>, limits: Limits) -> Result<Self> {
+        let variables = AppVariables::resolve(&manifest.variables, env)?;
+        let engine = engine(&limits)?;
+        let mut linker = Linker::<RequestState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("adding WASI 0.2")?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("adding wasi:http")?;
+        crate::variables_host::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("adding fermyon:spin/variables")?;
+
+        let mut routes = Vec::new();
+        let mut components = BTreeMap::new();
+        for trigger in &manifest.http_triggers {
+            let Some(route) = &trigger.route else { continue };
+            routes.push((route.clone(), trigger.component.clone()));
+            if components.contains_key(&trigger.component) {
+                continue;
+            }
+            let component = manifest
+                .components
+                .get(&trigger.component)
+                .with_context(|| format!("component {:?} is not defined", trigger.component))?;
+            let id = &component.id;
+            if !component.dependencies.is_empty() {
+                bail!("component.{id}.dependencies: composing dependencies is not supported by mfa-host yet");
+            }
+            if !component.sqlite_databases.is_empty() {
+                bail!("component.{id}.sqlite_databases: SQLite is not supported by mfa-host yet");
+            }
+            let hosts = component
+                .allowed_outbound_hosts
+                .iter()
+                .map(|template| variables.render(template))
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("component.{id}.allowed_outbound_hosts"))?;
+            let allowed =
+                AllowedHosts::parse(&hosts).with_context(|| format!("component.{id}.allowed_outbound_hosts"))?;
+            let config = Arc::new(ComponentConfig {
+                id: id.clone(),
+                variables: variables.for_component(id, &component.variables)?,
+                outbound_http: OutboundHttp::new(allowed),
+            });
+            let path = manifest.dir.join(&component.source);
+            let wasm = Component::from_file(&engine, &path)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component.{id}.source: cannot load {}", path.display()))?;
+            let pre = linker
+                .instantiate_pre(&wasm)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component {id:?} needs an import mfa-host does not provide"))?;
+            let pre = ProxyPre::new(pre)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component {id:?} does not export wasi:http/incoming-handler@0.2"))?;
+            components.insert(id.clone(), Routed { pre, config });
+        }
+        let slots = Semaphore::new(usize::try_from(limits.max_instances).unwrap_or(usize::MAX));
+        Ok(Self { engine, router: Router::new(routes), components, limits, slots })
+    }
+
+    /// Serves requests from `listener` until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let engine = self.engine.clone();
+        let ticker = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(EPOCH_TICK);
+            loop {
+                interval.tick().await;
+                engine.increment_epoch();
+            }
+        });
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, client) = match accepted {
+                        Ok(pair) => pair,
+                        Err(error) => {
+                            tracing::warn!(%error, "accept failed");
+                            continue;
+                        }
+                    };
+                    let app = self.clone();
+                    let service = hyper::service::service_fn(move |request| {
+                        let app = app.clone();
+                        async move { Ok::<_, std::convert::Infallible>(app.handle(request, client).await) }
+                    });
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        graceful.shutdown().await;
+        ticker.abort();
+        Ok(())
+    }
+
+    /// Answers one request, logging one line (method, route, status, duration) and nothing else of it.
+    async fn handle(&self, request: Request<Incoming>, client: SocketAddr) -> Response<HyperOutgoingBody> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let (route, response) = self.dispatch(request, client).await;
+        tracing::info!(
+            %method,
+            route = route.as_deref().unwrap_or("-"),
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        mut request: Request<Incoming>,
+        client: SocketAddr,
+    ) -> (Option<String>, Response<HyperOutgoingBody>) {
+        let path = request.uri().path().to_owned();
+        if path == "/.well-known/spin/health" {
+            return (None, text(StatusCode::OK, "OK"));
+        }
+        if path.starts_with(WELL_KNOWN_PREFIX) {
+            return (None, empty(StatusCode::NOT_FOUND));
+        }
+        let Some(matched) = self.router.route(&path) else {
+            return (None, empty(StatusCode::NOT_FOUND));
+        };
+        let route = matched.raw_route().to_owned();
+        let Some(component) = self.components.get(matched.value()) else {
+            return (Some(route), empty(StatusCode::INTERNAL_SERVER_ERROR));
+        };
+        let host = request.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+        let path_and_query = request.uri().path_and_query().map_or_else(|| path.clone(), ToString::to_string);
+        let mut spin_headers = vec![
+            ("spin-path-info", matched.path_info().to_owned()),
+            ("spin-full-url", format!("http://{host}{path_and_query}")),
+            ("spin-matched-route", matched.matched_route().to_owned()),
+            ("spin-base-path", "/".to_owned()),
+            ("spin-raw-component-route", matched.raw_route().to_owned()),
+            ("spin-component-route", matched.component_route().to_owned()),
+            ("spin-client-addr", client.to_string()),
+        ];
+        let params: Vec<(String, String)> =
+            matched.params().iter().map(|(name, value)| (header_name_for_param(name), value.clone())).collect();
+        let headers = request.headers_mut();
+        for (name, value) in spin_headers.drain(..).map(|(n, v)| (n.to_owned(), v)).chain(params) {
+            // Appended after the client's own values, as Spin does: a forged `spin-client-addr` stays first.
+            match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                (Ok(name), Ok(value)) => {
+                    headers.append(name, value);
+                }
+                _ => return (Some(route), empty(StatusCode::INTERNAL_SERVER_ERROR)),
+            }
+        }
+        let permit = match tokio::time::timeout(self.limits.queue_timeout, self.slots.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return (Some(route), empty(StatusCode::SERVICE_UNAVAILABLE)),
+        };
+        let response = self.run(component, request).await;
+        drop(permit);
+        (Some(route), response)
+    }
+
+    /// Runs the component for one request in a fresh store.
+    async fn run(&self, component: &Routed, request: Request<Incoming>) -> Response<HyperOutgoingBody> {
+        let limits = StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(16).build();
+        let mut store = Store::new(&self.engine, RequestState::new(component.config.clone(), limits));
+        store.limiter(|state| &mut state.limits);
+        let ticks = u64::try_from(self.limits.request_timeout.as_millis() / EPOCH_TICK.as_millis()).unwrap_or(u64::MAX);
+        store.set_epoch_deadline(ticks.max(1));
+
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let prepared = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)
+            .and_then(|request| Ok((request, store.data_mut().http().new_response_outparam(sender)?)));
+        let (incoming, outparam) = match prepared {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::warn!(component = %component.config.id, error = %format!("{error:#}"), "cannot pass the request");
+                return empty(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        };
+        let pre = component.pre.clone();
+        let task = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
+                tracing::warn!(component = %component.config.id, %error, "guest answered with an error");
+                empty(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Err(_) => {
+                let error = match task.await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(error)) => Some(error),
+                    Err(join) => Some(wasmtime::Error::msg(join.to_string())),
+                };
+                let timed_out = error.as_ref().and_then(|e| e.downcast_ref::<Trap>()) == Some(&Trap::Interrupt);
+                tracing::warn!(
+                    component = %component.config.id,
+                    error = %error.map_or_else(|| "guest never set a response".to_owned(), |e| format!("{e:#}")),
+                    "guest failed"
+                );
+                empty(if timed_out { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::INTERNAL_SERVER_ERROR })
+            }
+        }
+    }
+}
+
+fn empty(status: StatusCode) -> Response<HyperOutgoingBody> {
+    text(status, "")
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<HyperOutgoingBody> {
+    let mut response =
+        Response::new(Full::new(Bytes::from_static(body.as_bytes())).map_err(|never| match never {}).boxed_unsync());
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,58 @@
+//! The per-request store state: one flat struct holding the WASI and WASI-HTTP contexts, the resource table, the
+//! memory limits, and the component's configuration (variables, allowed outbound hosts), as wasmtime's `serve`
+//! keeps one flat host state per request.
+
+use std::sync::Arc;
+
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::outbound_http::OutboundHttp;
+use crate::variables::ComponentVariables;
+
+/// Everything one component may use, fixed at startup and shared by its requests.
+#[derive(Debug)]
+pub struct ComponentConfig {
+    /// The component id.
+    pub id: String,
+    /// Its `fermyon:spin/variables` view.
+    pub variables: ComponentVariables,
+    /// Its outbound HTTP policy.
+    pub outbound_http: OutboundHttp,
+}
+
+/// The state of one request's store.
+pub struct RequestState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    /// Memory caps for the instance.
+    pub limits: StoreLimits,
+    /// The component's configuration.
+    pub config: Arc<ComponentConfig>,
+    hooks: OutboundHttp,
+}
+
+impl RequestState {
+    /// A fresh state for a request to the component configured by `config`. The guest gets no arguments,
+    /// environment or files; stdout and stderr go to the host's.
+    pub fn new(config: Arc<ComponentConfig>, limits: StoreLimits) -> Self {
+        let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
+        let hooks = config.outbound_http.clone();
+        Self { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), limits, config, hooks }
+    }
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}

@@ -1,0 +1,272 @@
+//! End-to-end tests of `mfa-host up`: the real binary serving the `echo` fixture (spin-sdk 5.2, built by
+//! `./scripts/test` into `host/tests/fixtures/target/`) over real TCP, with a plain HTTP/1.1 client.
+
+// Test code: a failed `unwrap`/index IS the test failing, with a clear panic message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The fixture component, built by the test command.
+fn fixture() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/target/wasm32-wasip2/release/echo.wasm");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build --locked --release --target wasm32-wasip2 \
+         --manifest-path host/tests/fixtures/Cargo.toml` (./scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// A fresh directory for one test's manifest.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mfa-host-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A manifest serving the fixture at `route`, with the given extra component keys.
+fn manifest(dir: &Path, route: &str, variables: &str, component_extra: &str) -> PathBuf {
+    let text = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"test\"\n[variables]\n{variables}\n\
+         [[trigger.http]]\nroute = \"{route}\"\ncomponent = \"echo\"\n\
+         [component.echo]\nsource = \"{}\"\n{component_extra}\n",
+        fixture().display()
+    );
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A running `mfa-host up`, stopped (SIGKILL) when dropped unless already waited for.
+struct Host {
+    child: Child,
+    port: u16,
+    /// Kept open so the host can go on printing.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Host {
+    fn start(manifest: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mfa-host"))
+            .args(["up", "--listen", "127.0.0.1:0", "--from"])
+            .arg(manifest)
+            .args(args)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("Serving http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        Self { child, port, _stdout: stdout }
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        request(self.port, path, headers)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends one GET and returns the status and the (de-chunked) body.
+fn request(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut text = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    (status, if chunked { dechunk(body) } else { body.to_owned() })
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n").unwrap();
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+}
+
+/// The `[name, value]` pairs the fixture saw, in order.
+fn echoed_headers(body: &str) -> Vec<(String, String)> {
+    // The fixture answers {"headers":[["name","value"],...],...}; pull the pairs out without a JSON crate.
+    let list = body.split_once("\"headers\":[").unwrap().1;
+    let list = &list[..list.find("]]").map_or(0, |end| end + 1)];
+    list.split("],[")
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let parts: Vec<&str> = pair.trim_matches(|c| c == '[' || c == ']').split("\",\"").collect();
+            (parts[0].trim_matches('"').to_owned(), parts[1].trim_matches('"').to_owned())
+        })
+        .collect()
+}
+
+fn values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+}
+
+#[test]
+fn routes_and_spin_headers_as_spin_sets_them() {
+    let dir = scratch("headers");
+    let host = Host::start(&manifest(&dir, "/echo/:item_id/...", "", ""), &[], &[]);
+    let (status, body) = host.get("/echo/42/rest/of?x=1", &[("spin-client-addr", "6.6.6.6:1")]);
+    assert_eq!(status, 200, "{body}");
+    let headers = echoed_headers(&body);
+    // A forged client address stays, but the host's real one comes after it: the last value is the truth.
+    let addresses = values(&headers, "spin-client-addr");
+    assert_eq!(addresses.len(), 2, "{headers:?}");
+    assert_eq!(addresses[0], "6.6.6.6:1");
+    assert!(addresses[1].starts_with("127.0.0.1:"), "{addresses:?}");
+    assert_eq!(values(&headers, "spin-path-info"), ["/rest/of"]);
+    assert_eq!(values(&headers, "spin-full-url"), [format!("http://127.0.0.1:{}/echo/42/rest/of?x=1", host.port)]);
+    assert_eq!(values(&headers, "spin-matched-route"), ["/echo/:item_id/..."]);
+    assert_eq!(values(&headers, "spin-raw-component-route"), ["/echo/:item_id/..."]);
+    assert_eq!(values(&headers, "spin-component-route"), ["/echo/:item_id"]);
+    assert_eq!(values(&headers, "spin-base-path"), ["/"]);
+    assert_eq!(values(&headers, "spin-path-match-item-id"), ["42"]);
+
+    // No route: 404 with an empty body. Spin's health endpoint answers whatever the routes.
+    assert_eq!(host.get("/other", &[]), (404, String::new()));
+    assert_eq!(host.get("/.well-known/spin/health", &[]), (200, "OK".to_owned()));
+    assert_eq!(host.get("/.well-known/spin/other", &[]).0, 404);
+}
+
+#[test]
+fn variables_come_from_the_environment_then_defaults_and_are_per_component() {
+    let dir = scratch("variables");
+    let path = manifest(
+        &dir,
+        "/...",
+        "greeting = { default = \"hello\" }\nsecret_key = { required = true }\nunlisted = { default = \"x\" }",
+        "variables = { greeting = \"{{ greeting }}!\", key = \"{{ secret_key }}\" }",
+    );
+    let host = Host::start(&path, &[("SPIN_VARIABLE_SECRET_KEY", "s3cret")], &[]);
+    assert_eq!(host.get("/var/greeting", &[]), (200, "hello!".to_owned()));
+    assert_eq!(host.get("/var/key", &[]), (200, "s3cret".to_owned()));
+    let (status, body) = host.get("/var/unlisted", &[]);
+    assert_eq!(status, 500);
+    assert!(body.contains("Undefined(\"no variable for \\\"echo\\\".\\\"unlisted\\\"\")"), "{body}");
+    let (status, body) = host.get("/var/BAD", &[]);
+    assert_eq!(status, 500);
+    assert!(body.contains("InvalidName"), "{body}");
+    drop(host);
+
+    let host = Host::start(&path, &[("SPIN_VARIABLE_SECRET_KEY", "k"), ("SPIN_VARIABLE_GREETING", "hi")], &[]);
+    assert_eq!(host.get("/var/greeting", &[]), (200, "hi!".to_owned()));
+}
+
+/// Runs `mfa-host up` expecting it to fail at startup; returns its stderr.
+fn startup_error(manifest: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_mfa-host"))
+        .args(["up", "--listen", "127.0.0.1:0", "--from"])
+        .arg(manifest)
+        .env_remove("SPIN_VARIABLE_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "startup should fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn startup_errors_name_what_is_wrong() {
+    let dir = scratch("startup");
+    let error = startup_error(&manifest(&dir, "/...", "secret_key = { required = true }", ""));
+    assert!(error.contains("secret_key") && error.contains("SPIN_VARIABLE_SECRET_KEY"), "{error}");
+
+    let error = startup_error(&manifest(&dir, "/...", "", "key_value_stores = [\"default\"]"));
+    assert!(error.contains("unknown field `key_value_stores`"), "{error}");
+
+    let error = startup_error(&manifest(&dir, "/...", "", "allowed_outbound_hosts = [\"ftp://h\"]"));
+    assert!(error.contains("allowed_outbound_hosts"), "{error}");
+}
+
+/// A one-shot HTTP server on loopback answering `hello`.
+fn upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        }
+    });
+    port
+}
+
+#[test]
+fn outbound_http_only_to_allowed_hosts() {
+    let port = upstream();
+    let dir = scratch("outbound");
+    let allowed = format!("allowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]");
+    let host = Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]);
+    let (status, body) = host.get(&format!("/outbound?url=http%3A%2F%2F127.0.0.1%3A{port}%2F"), &[]);
+    assert_eq!((status, body.as_str()), (200, "status: 200\nhello"));
+    // Another port of the same host is not allowed: Spin's error code reaches the guest, nothing is sent.
+    let (status, body) = host.get("/outbound?url=http%3A%2F%2F127.0.0.1%3A9%2F", &[]);
+    assert_eq!(status, 502);
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+}
+
+#[test]
+fn a_failing_guest_gets_500_or_504_and_the_host_keeps_serving() {
+    let dir = scratch("failures");
+    let host = Host::start(&manifest(&dir, "/...", "", ""), &[], &["--timeout-secs", "1", "--memory-mib", "32"]);
+    assert_eq!(host.get("/trap", &[]), (500, String::new()));
+    assert_eq!(host.get("/echo", &[]).0, 200);
+    let started = Instant::now();
+    assert_eq!(host.get("/spin", &[]), (504, String::new()));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(host.get("/alloc?mb=8", &[]).0, 200);
+    assert_eq!(host.get("/alloc?mb=64", &[]), (500, String::new()));
+    assert_eq!(host.get("/echo", &[]).0, 200);
+}
+
+#[test]
+fn sigterm_stops_the_host_cleanly() {
+    let dir = scratch("shutdown");
+    let mut host = Host::start(&manifest(&dir, "/...", "", ""), &[], &[]);
+    assert_eq!(host.get("/echo", &[]).0, 200);
+    let pid = host.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = host.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "mfa-host did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
