@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use mfa_host::build::build_all;
 use mfa_host::manifest::Manifest;
+use mfa_host::runtime_config::RuntimeConfig;
 use mfa_host::server::{App, Limits};
 
 /// Runs this project's spin.toml as Spin does.
@@ -36,6 +37,9 @@ enum Command {
         /// The address to listen on (port 0 picks a free one; the address is printed).
         #[arg(long, default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
+        /// A runtime config file (`[sqlite_database.<label>]` tables).
+        #[arg(long)]
+        runtime_config_file: Option<PathBuf>,
         /// Instances running at once; requests beyond wait, then get 503.
         #[arg(long, default_value_t = 64)]
         max_instances: u32,
@@ -54,14 +58,14 @@ fn main() -> ExitCode {
         Command::Build { from } => Manifest::load(&from)
             .map_err(|error| error.to_string())
             .and_then(|manifest| build_all(&manifest, &mut std::io::stdout()).map(drop).map_err(|e| e.to_string())),
-        Command::Up { from, listen, max_instances, memory_mib, timeout_secs } => {
+        Command::Up { from, listen, runtime_config_file, max_instances, memory_mib, timeout_secs } => {
             let limits = Limits {
                 max_instances,
                 memory_bytes: memory_mib.saturating_mul(1 << 20),
                 request_timeout: std::time::Duration::from_secs(timeout_secs),
                 ..Limits::default()
             };
-            up(&from, listen, limits).map_err(|error| format!("{error:#}"))
+            up(&from, runtime_config_file.as_deref(), listen, limits).map_err(|error| format!("{error:#}"))
         }
     };
     match result {
@@ -73,7 +77,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn up(from: &std::path::Path, listen: SocketAddr, limits: Limits) -> anyhow::Result<()> {
+fn up(
+    from: &std::path::Path,
+    runtime_config_file: Option<&std::path::Path>,
+    listen: SocketAddr,
+    limits: Limits,
+) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -82,7 +91,11 @@ fn up(from: &std::path::Path, listen: SocketAddr, limits: Limits) -> anyhow::Res
         .with_writer(std::io::stderr)
         .init();
     let manifest = Manifest::load(from)?;
-    let app = Arc::new(App::load(&manifest, |name| std::env::var(name).ok(), limits)?);
+    let runtime_config = match runtime_config_file {
+        Some(path) => RuntimeConfig::load(path, &std::env::current_dir()?)?,
+        None => RuntimeConfig::default(),
+    };
+    let app = Arc::new(App::load(&manifest, &runtime_config, |name| std::env::var(name).ok(), limits)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -35,6 +35,8 @@ use crate::allowed_hosts::AllowedHosts;
 use crate::manifest::Manifest;
 use crate::outbound_http::OutboundHttp;
 use crate::routes::{Router, WELL_KNOWN_PREFIX, header_name_for_param};
+use crate::runtime_config::RuntimeConfig;
+use crate::sqlite_host::{Databases, default_location};
 use crate::state::{ComponentConfig, RequestState};
 use crate::variables::AppVariables;
 
@@ -92,9 +94,30 @@ pub fn engine(limits: &Limits) -> Result<Engine> {
 }
 
 impl App {
-    /// Loads `manifest`: resolves variables from `env`, compiles and links every routed component.
-    pub fn load(manifest: &Manifest, env: impl Fn(&str) -> Option<String>, limits: Limits) -> Result<Self> {
+    /// Loads `manifest`: resolves variables from `env`, opens the SQLite databases the components use (from
+    /// `runtime_config`, `default` beside the manifest otherwise), compiles and links every routed component.
+    pub fn load(
+        manifest: &Manifest,
+        runtime_config: &RuntimeConfig,
+        env: impl Fn(&str) -> Option<String>,
+        limits: Limits,
+    ) -> Result<Self> {
         let variables = AppVariables::resolve(&manifest.variables, env)?;
+        let mut locations = runtime_config.sqlite_databases.clone();
+        locations.entry("default".to_owned()).or_insert_with(|| default_location(&manifest.dir));
+        let used: BTreeMap<_, _> = manifest
+            .components
+            .values()
+            .flat_map(|component| component.sqlite_databases.iter().map(move |label| (label, &component.id)))
+            .map(|(label, id)| match locations.get(label) {
+                Some(location) => Ok((label.clone(), location.clone())),
+                None => Err(anyhow::anyhow!(
+                    "component.{id}.sqlite_databases: no database {label:?} is defined (the runtime config \
+                     defines databases other than \"default\")"
+                )),
+            })
+            .collect::<Result<_>>()?;
+        let sqlite = Arc::new(Databases::open(&used).context("opening SQLite databases")?);
         let engine = engine(&limits)?;
         let mut linker = Linker::<RequestState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("adding WASI 0.2")?;
@@ -104,6 +127,7 @@ impl App {
         crate::variables_host::add_to_linker(&mut linker)
             .map_err(anyhow::Error::from)
             .context("adding fermyon:spin/variables")?;
+        crate::sqlite_host::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("adding spin:sqlite")?;
 
         let mut routes = Vec::new();
         let mut components = BTreeMap::new();
@@ -121,9 +145,6 @@ impl App {
             if !component.dependencies.is_empty() {
                 bail!("component.{id}.dependencies: composing dependencies is not supported by mfa-host yet");
             }
-            if !component.sqlite_databases.is_empty() {
-                bail!("component.{id}.sqlite_databases: SQLite is not supported by mfa-host yet");
-            }
             let hosts = component
                 .allowed_outbound_hosts
                 .iter()
@@ -136,6 +157,8 @@ impl App {
                 id: id.clone(),
                 variables: variables.for_component(id, &component.variables)?,
                 outbound_http: OutboundHttp::new(allowed),
+                sqlite: sqlite.clone(),
+                sqlite_labels: component.sqlite_databases.clone(),
             });
             let path = manifest.dir.join(&component.source);
             let wasm = Component::from_file(&engine, &path)

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::outbound_http::OutboundHttp;
+use crate::sqlite_host::Databases;
 use crate::variables::ComponentVariables;
 
 /// Everything one component may use, fixed at startup and shared by its requests.
@@ -21,6 +22,10 @@ pub struct ComponentConfig {
     pub variables: ComponentVariables,
     /// Its outbound HTTP policy.
     pub outbound_http: OutboundHttp,
+    /// The app's SQLite databases.
+    pub sqlite: Arc<Databases>,
+    /// The labels it may open (`sqlite_databases`).
+    pub sqlite_labels: Vec<String>,
 }
 
 /// The state of one request's store.
@@ -42,6 +47,13 @@ impl RequestState {
         let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
         let hooks = config.outbound_http.clone();
         Self { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), limits, config, hooks }
+    }
+}
+
+impl RequestState {
+    /// The store's resource table.
+    pub(crate) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 }
 

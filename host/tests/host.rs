@@ -270,3 +270,68 @@ fn sigterm_stops_the_host_cleanly() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+fn sql(host: &Host, db: &str, statement: &str, parameter: Option<&str>) -> (u16, String) {
+    let mut path = format!("/sqlite?db={db}&sql={}", encode(statement));
+    if let Some(parameter) = parameter {
+        path.push_str(&format!("&p={}", encode(parameter)));
+    }
+    host.get(&path, &[])
+}
+
+#[test]
+fn sqlite_default_database_lives_beside_the_manifest_and_labels_are_enforced() {
+    let dir = scratch("sqlite");
+    let _ = std::fs::remove_dir_all(dir.join(".spin"));
+    let path = manifest(&dir, "/...", "", "sqlite_databases = [\"default\"]");
+    let host = Host::start(&path, &[], &[]);
+    assert_eq!(sql(&host, "default", "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)", None).0, 200);
+    assert_eq!(sql(&host, "default", "INSERT INTO t (name) VALUES (?)", Some("alice")).0, 200);
+    assert_eq!(sql(&host, "default", "SELECT id, name FROM t", None), (200, "id|name\n1|alice".to_owned()));
+    let (status, body) = sql(&host, "other", "SELECT 1", None);
+    assert_eq!((status, body.as_str()), (500, "error: Error::AccessDenied"));
+    let (status, body) = sql(&host, "default", "NOT SQL", None);
+    assert_eq!(status, 500);
+    assert!(body.starts_with("error: Error::Io("), "{body}");
+    drop(host);
+    assert!(dir.join(".spin/sqlite_db.db").is_file());
+
+    // The data outlives the host.
+    let host = Host::start(&path, &[], &[]);
+    assert_eq!(sql(&host, "default", "SELECT name FROM t", None), (200, "name\nalice".to_owned()));
+}
+
+#[test]
+fn sqlite_databases_from_the_runtime_config() {
+    let dir = scratch("runtime-config");
+    let db = dir.join("elsewhere/app.db");
+    let _ = std::fs::remove_file(&db);
+    let config = dir.join("runtime-config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n[sqlite_database.cache]\ntype = \"spin\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let path = manifest(&dir, "/...", "", "sqlite_databases = [\"default\", \"cache\"]");
+    let config_arg = config.display().to_string();
+    let host = Host::start(&path, &[], &["--runtime-config-file", &config_arg]);
+    assert_eq!(sql(&host, "default", "CREATE TABLE d (x)", None).0, 200);
+    assert_eq!(sql(&host, "cache", "SELECT 40 + 2 AS answer", None), (200, "answer\n42".to_owned()));
+    assert!(db.is_file());
+    drop(host);
+
+    // A label no database is defined for stops startup, naming it.
+    let error = startup_error(&manifest(&dir, "/...", "", "sqlite_databases = [\"cache\"]"));
+    assert!(error.contains("\"cache\""), "{error}");
+}

@@ -1,0 +1,119 @@
+//! The runtime config file (`mfa-host up --runtime-config-file F`), as far as this host supports Spin's: only
+//! `[sqlite_database.<label>]` tables with `type = "spin"` and an optional `path` (relative to the current
+//! directory, as Spin resolves it; no path means an in-memory database). Any other key is an error naming it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::sqlite_host::Location;
+
+/// What the runtime config says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// SQLite databases by label.
+    pub sqlite_databases: BTreeMap<String, Location>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    sqlite_database: BTreeMap<String, RawDatabase>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<PathBuf>,
+}
+
+/// Why the runtime config cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeConfigError {
+    /// Unreadable file.
+    #[error("cannot read runtime config {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// Not TOML, or a key this host does not support (named in the message).
+    #[error("runtime config: {0}")]
+    Toml(String),
+    /// A database type other than `spin`.
+    #[error("runtime config: sqlite_database.{label}: type {kind:?} is not supported (only \"spin\")")]
+    UnsupportedType {
+        /// The label.
+        label: String,
+        /// The type given.
+        kind: String,
+    },
+}
+
+impl RuntimeConfig {
+    /// Reads the runtime config at `path`; relative database paths are resolved against `cwd`.
+    pub fn load(path: &Path, cwd: &Path) -> Result<Self, RuntimeConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| RuntimeConfigError::Read {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        })?;
+        Self::parse(&text, cwd)
+    }
+
+    /// Parses runtime config text.
+    pub fn parse(text: &str, cwd: &Path) -> Result<Self, RuntimeConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|error| RuntimeConfigError::Toml(error.to_string()))?;
+        let sqlite_databases = raw
+            .sqlite_database
+            .into_iter()
+            .map(|(label, database)| {
+                if database.kind != "spin" {
+                    return Err(RuntimeConfigError::UnsupportedType { label, kind: database.kind });
+                }
+                let location = database.path.map_or(Location::Memory, |path| Location::File(cwd.join(path)));
+                Ok((label, location))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { sqlite_databases })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_sqlite_databases() {
+        let config = RuntimeConfig::parse(
+            "[sqlite_database.default]\ntype = \"spin\"\npath = \"data/app.db\"\n\
+             [sqlite_database.cache]\ntype = \"spin\"\n",
+            Path::new("/work"),
+        )
+        .unwrap();
+        assert_eq!(config.sqlite_databases["default"], Location::File("/work/data/app.db".into()));
+        assert_eq!(config.sqlite_databases["cache"], Location::Memory);
+        assert_eq!(RuntimeConfig::parse("", Path::new("/")).unwrap(), RuntimeConfig::default());
+    }
+
+    #[test]
+    fn anything_else_is_named() {
+        let error = RuntimeConfig::parse("[key_value_store.default]\ntype = \"spin\"\n", Path::new("/")).unwrap_err();
+        assert!(error.to_string().contains("unknown field `key_value_store`"), "{error}");
+        let error = RuntimeConfig::parse("[sqlite_database.default]\ntype = \"spin\"\nurl = \"x\"\n", Path::new("/"))
+            .unwrap_err();
+        assert!(error.to_string().contains("unknown field `url`"), "{error}");
+        assert_eq!(
+            RuntimeConfig::parse("[sqlite_database.remote]\ntype = \"libsql\"\n", Path::new("/")),
+            Err(RuntimeConfigError::UnsupportedType { label: "remote".into(), kind: "libsql".into() })
+        );
+        assert!(matches!(
+            RuntimeConfig::load(Path::new("/nonexistent.toml"), Path::new("/")),
+            Err(RuntimeConfigError::Read { .. })
+        ));
+    }
+}
