@@ -7,13 +7,15 @@
 //! and `mfa-host build` ([`build`]). Serving ([`server`]) runs each request in a fresh store ([`state`]) with the
 //! host interfaces implemented so far: WASI 0.2, `wasi:http` with Spin's outbound policy ([`outbound_http`]), and
 //! `fermyon:spin/variables@2.0.0` ([`variables_host`]), `spin:sqlite/sqlite@3.0.0` ([`sqlite_host`], databases
-//! from the [`runtime_config`]). Redis, Postgres and dependency composition are not implemented yet: a manifest
-//! that needs them is refused at startup, naming the key or the import.
+//! from the [`runtime_config`]), `fermyon:spin/redis@2.0.0` ([`redis_host`]). Postgres and dependency
+//! composition are not implemented yet: a manifest that needs them is refused at startup, naming the key or the
+//! import.
 
 pub mod allowed_hosts;
 pub mod build;
 pub mod manifest;
 pub mod outbound_http;
+pub mod redis_host;
 pub mod routes;
 pub mod runtime_config;
 pub mod server;

@@ -23,6 +23,11 @@ impl OutboundHttp {
         Self { allowed: Arc::new(allowed) }
     }
 
+    /// The component's `allowed_outbound_hosts` (also what Redis addresses are checked against).
+    pub fn allowed_hosts(&self) -> &AllowedHosts {
+        &self.allowed
+    }
+
     /// Whether a request to `uri` may be sent (a URI without a scheme is read as `https`, as Spin does).
     pub fn allows(&self, uri: &str) -> bool {
         self.allowed.allows_address(uri, "https")

@@ -128,6 +128,9 @@ impl App {
             .map_err(anyhow::Error::from)
             .context("adding fermyon:spin/variables")?;
         crate::sqlite_host::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("adding spin:sqlite")?;
+        crate::redis_host::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("adding fermyon:spin/redis")?;
 
         let mut routes = Vec::new();
         let mut components = BTreeMap::new();

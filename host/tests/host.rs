@@ -335,3 +335,46 @@ fn sqlite_databases_from_the_runtime_config() {
     let error = startup_error(&manifest(&dir, "/...", "", "sqlite_databases = [\"cache\"]"));
     assert!(error.contains("\"cache\""), "{error}");
 }
+
+/// The Redis to test against: `REDIS_URL`, else the machine's own.
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+fn redis(host: &Host, address: &str, command: &str, arguments: &[&str]) -> (u16, String) {
+    let mut path = format!("/redis?addr={}&cmd={command}", encode(address));
+    for argument in arguments {
+        path.push_str(&format!("&arg={}", encode(argument)));
+    }
+    host.get(&path, &[])
+}
+
+#[test]
+fn redis_commands_reach_a_real_redis_and_replies_are_flattened_as_spin_does() {
+    let url = redis_url();
+    let authority = url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap();
+    let dir = scratch("redis");
+    let allowed = format!("allowed_outbound_hosts = [\"redis://{authority}\"]");
+    let host = Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let key = format!("mfa-host-test:{}:{nanos}", std::process::id());
+    let counter = format!("{key}:n");
+
+    assert_eq!(redis(&host, &url, "SET", &[&key, "v"]), (200, "status:OK".to_owned()));
+    assert_eq!(redis(&host, &url, "GET", &[&key]), (200, "bin:v".to_owned()));
+    assert_eq!(redis(&host, &url, "INCR", &[&counter]), (200, "int:1".to_owned()));
+    assert_eq!(redis(&host, &url, "GET", &[&format!("{key}:missing")]), (200, "nil".to_owned()));
+    // Nested arrays come back flat, as Spin's `execute` returns them.
+    assert_eq!(
+        redis(&host, &url, "EVAL", &["return {1, {2, 'x'}, 'y'}", "0"]),
+        (200, "int:1\nint:2\nbin:x\nbin:y".to_owned())
+    );
+    let (status, body) = redis(&host, &url, "NOSUCHCOMMAND", &[]);
+    assert_eq!(status, 500);
+    assert!(body.starts_with("error: Error::Other("), "{body}");
+    assert_eq!(redis(&host, &url, "DEL", &[&key, &counter]), (200, "int:2".to_owned()));
+
+    // An address outside allowed_outbound_hosts is refused before any connection.
+    let (status, body) = redis(&host, "redis://127.0.0.2:6390", "PING", &[]);
+    assert_eq!((status, body.as_str()), (500, "error: Error::InvalidAddress"));
+}

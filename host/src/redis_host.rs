@@ -1,0 +1,189 @@
+//! `fermyon:spin/redis@2.0.0` with the `redis` crate, as Spin's outbound Redis behaves: `open` checks the address
+//! against the component's `allowed_outbound_hosts` (scheme `redis`, default port 6379) and refuses others with
+//! `invalid-address`; each `open` is one connection of its own (so MULTI/EXEC/WATCH never interleave between
+//! requests); `execute` flattens nested reply arrays into one list and maps replies as Spin does (nil, status,
+//! int64, binary; doubles and big numbers as their text, booleans as 0/1); server errors are `other`.
+
+use redis::aio::MultiplexedConnection;
+use redis::{Cmd, Value};
+use wasmtime::component::{HasData, Linker, Resource};
+
+use crate::state::RequestState;
+
+/// Bindings generated from `host/wit/redis.wit` (Spin's `fermyon:spin/redis@2.0.0`).
+#[allow(missing_docs, clippy::all)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "wit/redis.wit",
+        world: "redis-host",
+        imports: { default: async },
+        additional_derives: [PartialEq],
+        with: { "fermyon:spin/redis.connection": super::Connection },
+    });
+}
+
+use bindings::fermyon::spin::redis::{Error, Host, HostConnection, RedisParameter, RedisResult};
+
+/// An open connection, as the guest holds it.
+pub struct Connection {
+    connection: MultiplexedConnection,
+}
+
+fn other(error: impl std::fmt::Display) -> Error {
+    Error::Other(error.to_string())
+}
+
+/// Spin's reply mapping: arrays and sets are spliced in place, recursively.
+fn flatten(value: Value, out: &mut Vec<RedisResult>) -> Result<(), Error> {
+    match value {
+        Value::Nil => out.push(RedisResult::Nil),
+        Value::Int(i) => out.push(RedisResult::Int64(i)),
+        Value::BulkString(bytes) => out.push(RedisResult::Binary(bytes)),
+        Value::SimpleString(status) => out.push(RedisResult::Status(status)),
+        Value::Okay => out.push(RedisResult::Status("OK".to_owned())),
+        Value::Double(d) => out.push(RedisResult::Binary(d.to_string().into_bytes())),
+        Value::Boolean(b) => out.push(RedisResult::Int64(i64::from(b))),
+        Value::Array(values) | Value::Set(values) => {
+            for value in values {
+                flatten(value, out)?;
+            }
+        }
+        Value::ServerError(error) => return Err(other(format!("{error:?}"))),
+        unsupported => return Err(other(format!("unsupported reply {unsupported:?}"))),
+    }
+    Ok(())
+}
+
+impl RequestState {
+    fn redis(&mut self, connection: &Resource<Connection>) -> Result<MultiplexedConnection, Error> {
+        self.table()
+            .get(connection)
+            .map(|c| c.connection.clone())
+            .map_err(|_| other("could not find connection for resource"))
+    }
+
+    async fn query<T: redis::FromRedisValue>(
+        &mut self,
+        connection: &Resource<Connection>,
+        command: Cmd,
+    ) -> Result<T, Error> {
+        let mut connection = self.redis(connection)?;
+        command.query_async(&mut connection).await.map_err(|error| match error.kind() {
+            redis::ErrorKind::TypeError => Error::TypeError,
+            _ => other(error),
+        })
+    }
+}
+
+impl HostConnection for RequestState {
+    async fn open(&mut self, address: String) -> Result<Resource<Connection>, Error> {
+        if !self.config.outbound_http.allowed_hosts().allows_address(&address, "redis") {
+            tracing::error!("outbound Redis destination not allowed");
+            return Err(Error::InvalidAddress);
+        }
+        let client = redis::Client::open(address.as_str()).map_err(|_| Error::InvalidAddress)?;
+        let connection = client.get_multiplexed_async_connection().await.map_err(other)?;
+        self.table().push(Connection { connection }).map_err(|_| Error::TooManyConnections)
+    }
+
+    async fn publish(&mut self, c: Resource<Connection>, channel: String, payload: Vec<u8>) -> Result<(), Error> {
+        self.query(&c, redis::cmd("PUBLISH").arg(channel).arg(payload).clone()).await.map(|_: i64| ())
+    }
+
+    async fn get(&mut self, c: Resource<Connection>, key: String) -> Result<Option<Vec<u8>>, Error> {
+        self.query(&c, redis::cmd("GET").arg(key).clone()).await
+    }
+
+    async fn set(&mut self, c: Resource<Connection>, key: String, value: Vec<u8>) -> Result<(), Error> {
+        self.query(&c, redis::cmd("SET").arg(key).arg(value).clone()).await.map(|_: Value| ())
+    }
+
+    async fn incr(&mut self, c: Resource<Connection>, key: String) -> Result<i64, Error> {
+        self.query(&c, redis::cmd("INCR").arg(key).clone()).await
+    }
+
+    async fn del(&mut self, c: Resource<Connection>, keys: Vec<String>) -> Result<u32, Error> {
+        self.query(&c, redis::cmd("DEL").arg(keys).clone()).await
+    }
+
+    async fn sadd(&mut self, c: Resource<Connection>, key: String, values: Vec<String>) -> Result<u32, Error> {
+        self.query(&c, redis::cmd("SADD").arg(key).arg(values).clone()).await
+    }
+
+    async fn smembers(&mut self, c: Resource<Connection>, key: String) -> Result<Vec<String>, Error> {
+        self.query(&c, redis::cmd("SMEMBERS").arg(key).clone()).await
+    }
+
+    async fn srem(&mut self, c: Resource<Connection>, key: String, values: Vec<String>) -> Result<u32, Error> {
+        self.query(&c, redis::cmd("SREM").arg(key).arg(values).clone()).await
+    }
+
+    async fn execute(
+        &mut self,
+        c: Resource<Connection>,
+        command: String,
+        arguments: Vec<RedisParameter>,
+    ) -> Result<Vec<RedisResult>, Error> {
+        let mut cmd = redis::cmd(&command);
+        for argument in arguments {
+            match argument {
+                RedisParameter::Int64(i) => cmd.arg(i),
+                RedisParameter::Binary(bytes) => cmd.arg(bytes),
+            };
+        }
+        let reply: Value = self.query(&c, cmd).await?;
+        let mut results = Vec::new();
+        flatten(reply, &mut results)?;
+        Ok(results)
+    }
+
+    async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table().delete(connection)?;
+        Ok(())
+    }
+}
+
+impl Host for RequestState {}
+
+struct Redis;
+
+impl HasData for Redis {
+    type Data<'a> = &'a mut RequestState;
+}
+
+/// Adds `fermyon:spin/redis@2.0.0` to `linker`.
+pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+    bindings::fermyon::spin::redis::add_to_linker::<RequestState, Redis>(linker, |state| state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_flattened_and_mapped_as_spin_does() {
+        let reply = Value::Array(vec![
+            Value::Int(1),
+            Value::Array(vec![Value::BulkString(b"a".to_vec()), Value::Nil, Value::Set(vec![Value::Okay])]),
+            Value::SimpleString("QUEUED".into()),
+            Value::Double(1.5),
+            Value::Boolean(true),
+        ]);
+        let mut out = Vec::new();
+        flatten(reply, &mut out).unwrap();
+        assert_eq!(
+            out,
+            [
+                RedisResult::Int64(1),
+                RedisResult::Binary(b"a".to_vec()),
+                RedisResult::Nil,
+                RedisResult::Status("OK".into()),
+                RedisResult::Status("QUEUED".into()),
+                RedisResult::Binary(b"1.5".to_vec()),
+                RedisResult::Int64(1),
+            ]
+        );
+        let map = Value::Map(vec![(Value::Int(1), Value::Int(2))]);
+        assert!(matches!(flatten(map, &mut Vec::new()), Err(Error::Other(_))));
+    }
+}
