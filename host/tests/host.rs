@@ -209,6 +209,14 @@ fn startup_errors_name_what_is_wrong() {
 
     let error = startup_error(&manifest(&dir, "/...", "", "allowed_outbound_hosts = [\"ftp://h\"]"));
     assert!(error.contains("allowed_outbound_hosts"), "{error}");
+
+    // A component that is not an HTTP component (here the pure mfa-core component) is refused by name.
+    let mfa_core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/mfa_core.wasm");
+    let text = std::fs::read_to_string(manifest(&dir, "/...", "", "")).unwrap();
+    let text = text.replace(&fixture().display().to_string(), &mfa_core.display().to_string());
+    std::fs::write(dir.join("spin.toml"), text).unwrap();
+    let error = startup_error(&dir.join("spin.toml"));
+    assert!(error.contains("does not export wasi:http/incoming-handler"), "{error}");
 }
 
 /// A one-shot HTTP server on loopback answering `hello`.
