@@ -6,7 +6,7 @@
 
 use redis::aio::MultiplexedConnection;
 use redis::{Cmd, Value};
-use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime::component::{Linker, Resource};
 
 use crate::state::RequestState;
 
@@ -145,15 +145,9 @@ impl HostConnection for RequestState {
 
 impl Host for RequestState {}
 
-struct Redis;
-
-impl HasData for Redis {
-    type Data<'a> = &'a mut RequestState;
-}
-
 /// Adds `fermyon:spin/redis@2.0.0` to `linker`.
 pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-    bindings::fermyon::spin::redis::add_to_linker::<RequestState, Redis>(linker, |state| state)
+    bindings::fermyon::spin::redis::add_to_linker::<RequestState, RequestState>(linker, |state| state)
 }
 
 #[cfg(test)]

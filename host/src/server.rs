@@ -261,7 +261,7 @@ impl App {
         };
         let host = request.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
         let path_and_query = request.uri().path_and_query().map_or_else(|| path.clone(), ToString::to_string);
-        let mut spin_headers = vec![
+        let spin_headers = [
             ("spin-path-info", matched.path_info().to_owned()),
             ("spin-full-url", format!("http://{host}{path_and_query}")),
             ("spin-matched-route", matched.matched_route().to_owned()),
@@ -273,7 +273,7 @@ impl App {
         let params: Vec<(String, String)> =
             matched.params().iter().map(|(name, value)| (header_name_for_param(name), value.clone())).collect();
         let headers = request.headers_mut();
-        for (name, value) in spin_headers.drain(..).map(|(n, v)| (n.to_owned(), v)).chain(params) {
+        for (name, value) in spin_headers.into_iter().map(|(n, v)| (n.to_owned(), v)).chain(params) {
             // Appended after the client's own values, as Spin does: a forged `spin-client-addr` stays first.
             match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
                 (Ok(name), Ok(value)) => {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime::component::{Linker, Resource};
 
 use crate::state::RequestState;
 
@@ -165,13 +165,7 @@ impl HostConnection for RequestState {
 
 impl Host for RequestState {}
 
-struct Sqlite;
-
-impl HasData for Sqlite {
-    type Data<'a> = &'a mut RequestState;
-}
-
 /// Adds `spin:sqlite/sqlite@3.0.0` to `linker`.
 pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-    bindings::spin::sqlite::sqlite::add_to_linker::<RequestState, Sqlite>(linker, |state| state)
+    bindings::spin::sqlite::sqlite::add_to_linker::<RequestState, RequestState>(linker, |state| state)
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use wasmtime::StoreLimits;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{HasData, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -55,6 +55,11 @@ impl RequestState {
     pub(crate) fn table(&mut self) -> &mut ResourceTable {
         &mut self.table
     }
+}
+
+/// The Spin host interfaces (variables, SQLite, Redis) are all implemented on the request state itself.
+impl HasData for RequestState {
+    type Data<'a> = &'a mut RequestState;
 }
 
 impl WasiView for RequestState {

@@ -1,7 +1,7 @@
 //! `fermyon:spin/variables@2.0.0` for components: each sees only its own `[component.X.variables]`, with Spin's
 //! error cases (`invalid-name`, `undefined`).
 
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::Linker;
 
 use crate::state::RequestState;
 use crate::variables::GetError;
@@ -23,13 +23,7 @@ impl Host for RequestState {
     }
 }
 
-struct Variables;
-
-impl HasData for Variables {
-    type Data<'a> = &'a mut RequestState;
-}
-
 /// Adds `fermyon:spin/variables@2.0.0` to `linker`.
 pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-    bindings::fermyon::spin::variables::add_to_linker::<RequestState, Variables>(linker, |state| state)
+    bindings::fermyon::spin::variables::add_to_linker::<RequestState, RequestState>(linker, |state| state)
 }
