@@ -4,17 +4,20 @@
 //! The pure parts are unit-tested without any Wasm: reading the manifest with every unknown key refused
 //! ([`manifest`]), Spin's route matching ([`routes`]), `{{ variable }}` templates ([`template`]), variable
 //! resolution from `SPIN_VARIABLE_*` and defaults ([`variables`]), `allowed_outbound_hosts` ([`allowed_hosts`]),
-//! and `mfa-host build` ([`build`]). Serving ([`server`]) runs each request in a fresh store ([`state`]) with the
-//! host interfaces implemented so far: WASI 0.2, `wasi:http` with Spin's outbound policy ([`outbound_http`]), and
-//! `fermyon:spin/variables@2.0.0` ([`variables_host`]), `spin:sqlite/sqlite@3.0.0` ([`sqlite_host`], databases
-//! from the [`runtime_config`]), `fermyon:spin/redis@2.0.0` ([`redis_host`]). Postgres and dependency
-//! composition are not implemented yet: a manifest that needs them is refused at startup, naming the key or the
-//! import.
+//! and `mfa-host build` ([`build`]). Serving ([`server`]) runs each request in a fresh store ([`state`]) with
+//! WASI 0.2, `wasi:http` with Spin's outbound policy ([`outbound_http`]), `fermyon:spin/variables@2.0.0`
+//! ([`variables_host`]), `spin:sqlite/sqlite@3.0.0` ([`sqlite_host`], databases from the [`runtime_config`]),
+//! `fermyon:spin/redis@2.0.0` ([`redis_host`]) and `spin:postgres/postgres@4.0.0` ([`postgres_host`], values
+//! in [`postgres_values`]); Prometheus [`metrics`] go to a separate admin listener. Dependency composition is not
+//! implemented yet: a manifest that needs it is refused at startup, naming the key.
 
 pub mod allowed_hosts;
 pub mod build;
 pub mod manifest;
+pub mod metrics;
 pub mod outbound_http;
+pub mod postgres_host;
+pub mod postgres_values;
 pub mod redis_host;
 pub mod routes;
 pub mod runtime_config;

@@ -49,6 +49,15 @@ enum Command {
         /// Seconds a guest may run for one request before it is stopped (504).
         #[arg(long, default_value_t = 30)]
         timeout_secs: u64,
+        /// Serve Prometheus metrics at `/metrics` on this separate address (off unless given).
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
+        /// Where compiled components are cached [default: $XDG_CACHE_HOME/mfa-host, else ~/.cache/mfa-host].
+        #[arg(long, conflicts_with = "disable_cache")]
+        cache_dir: Option<PathBuf>,
+        /// Compile every component at each start instead of using the cache.
+        #[arg(long)]
+        disable_cache: bool,
     },
 }
 
@@ -58,14 +67,26 @@ fn main() -> ExitCode {
         Command::Build { from } => Manifest::load(&from)
             .map_err(|error| error.to_string())
             .and_then(|manifest| build_all(&manifest, &mut std::io::stdout()).map(drop).map_err(|e| e.to_string())),
-        Command::Up { from, listen, runtime_config_file, max_instances, memory_mib, timeout_secs } => {
+        Command::Up {
+            from,
+            listen,
+            runtime_config_file,
+            max_instances,
+            memory_mib,
+            timeout_secs,
+            admin_listen,
+            cache_dir,
+            disable_cache,
+        } => {
             let limits = Limits {
                 max_instances,
                 memory_bytes: memory_mib.saturating_mul(1 << 20),
                 request_timeout: std::time::Duration::from_secs(timeout_secs),
+                cache_dir: if disable_cache { None } else { cache_dir.or_else(default_cache_dir) },
                 ..Limits::default()
             };
-            up(&from, runtime_config_file.as_deref(), listen, limits).map_err(|error| format!("{error:#}"))
+            up(&from, runtime_config_file.as_deref(), listen, admin_listen, limits)
+                .map_err(|error| format!("{error:#}"))
         }
     };
     match result {
@@ -81,6 +102,7 @@ fn up(
     from: &std::path::Path,
     runtime_config_file: Option<&std::path::Path>,
     listen: SocketAddr,
+    admin_listen: Option<SocketAddr>,
     limits: Limits,
 ) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -100,17 +122,24 @@ fn up(
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
+        let admin = match admin_listen {
+            Some(admin) => Some(tokio::net::TcpListener::bind(admin).await?),
+            None => None,
+        };
         let mut banner = format!("Serving http://{address}\n");
         for trigger in &manifest.http_triggers {
             if let Some(route) = &trigger.route {
                 banner.push_str(&format!("  {}: http://{address}{}\n", trigger.component, route.raw()));
             }
         }
+        if let Some(admin) = &admin {
+            banner.push_str(&format!("Metrics at http://{}/metrics\n", admin.local_addr()?));
+        }
         // Best-effort: a closed stdout must not stop the server.
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
         drop(stdout);
-        app.serve(listener, shutdown_signal()).await
+        app.serve(listener, admin, shutdown_signal()).await
     })
 }
 
@@ -133,4 +162,12 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+/// `$XDG_CACHE_HOME/mfa-host`, else `$HOME/.cache/mfa-host`; none when neither is set.
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()).map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").filter(|dir| !dir.is_empty()).map(|home| PathBuf::from(home).join(".cache"))
+    })?;
+    Some(base.join("mfa-host"))
 }

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Trap,
+};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -33,12 +37,17 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::manifest::Manifest;
+use crate::metrics::Metrics;
 use crate::outbound_http::OutboundHttp;
+use crate::postgres_host::Pools;
 use crate::routes::{Router, WELL_KNOWN_PREFIX, header_name_for_param};
 use crate::runtime_config::RuntimeConfig;
 use crate::sqlite_host::{Databases, default_location};
 use crate::state::{ComponentConfig, RequestState};
 use crate::variables::AppVariables;
+
+/// How long a drain may outlast the request timeout (a slow client still reading a response).
+pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
 /// How often the epoch advances; a guest's time budget is counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -54,6 +63,9 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// How long a guest may run for one request before it is stopped (504).
     pub request_timeout: Duration,
+    /// Where compiled components are cached, keyed by a hash of their bytes and the engine's settings;
+    /// `None` compiles every start.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for Limits {
@@ -63,6 +75,7 @@ impl Default for Limits {
             queue_timeout: Duration::from_secs(5),
             memory_bytes: 128 << 20,
             request_timeout: Duration::from_secs(30),
+            cache_dir: None,
         }
     }
 }
@@ -74,6 +87,7 @@ pub struct App {
     components: BTreeMap<String, Routed>,
     limits: Limits,
     slots: Semaphore,
+    metrics: Arc<Metrics>,
 }
 
 struct Routed {
@@ -90,6 +104,12 @@ pub fn engine(limits: &Limits) -> Result<Engine> {
         .max_memory_size(limits.memory_bytes);
     let mut config = Config::new();
     config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if let Some(dir) = &limits.cache_dir {
+        let dir = std::path::absolute(dir).with_context(|| format!("cache directory {}", dir.display()))?;
+        let mut cache = CacheConfig::new();
+        cache.with_directory(dir);
+        config.cache(Some(Cache::new(cache).map_err(anyhow::Error::from).context("opening the compilation cache")?));
+    }
     Engine::new(&config).map_err(anyhow::Error::from).context("configuring wasmtime")
 }
 
@@ -131,6 +151,10 @@ impl App {
         crate::redis_host::add_to_linker(&mut linker)
             .map_err(anyhow::Error::from)
             .context("adding fermyon:spin/redis")?;
+        crate::postgres_host::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("adding spin:postgres/postgres")?;
+        let postgres = Arc::new(Pools::default());
 
         let mut routes = Vec::new();
         let mut components = BTreeMap::new();
@@ -162,6 +186,7 @@ impl App {
                 outbound_http: OutboundHttp::new(allowed),
                 sqlite: sqlite.clone(),
                 sqlite_labels: component.sqlite_databases.clone(),
+                postgres: postgres.clone(),
             });
             let path = manifest.dir.join(&component.source);
             let wasm = Component::from_file(&engine, &path)
@@ -177,11 +202,18 @@ impl App {
             components.insert(id.clone(), Routed { pre, config });
         }
         let slots = Semaphore::new(usize::try_from(limits.max_instances).unwrap_or(usize::MAX));
-        Ok(Self { engine, router: Router::new(routes), components, limits, slots })
+        Ok(Self { engine, router: Router::new(routes), components, limits, slots, metrics: Arc::default() })
     }
 
-    /// Serves requests from `listener` until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
+    /// Serves requests from `listener` (and metrics from `admin`) until `shutdown` completes, then lets in-flight
+    /// requests finish, waiting at most the request timeout plus [`DRAIN_GRACE`].
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        admin: Option<TcpListener>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        let admin = admin.map(|admin| tokio::spawn(crate::metrics::serve_admin(self.metrics.clone(), admin)));
         let engine = self.engine.clone();
         let ticker = tokio::spawn(async move {
             let mut interval = tokio::time::interval(EPOCH_TICK);
@@ -220,8 +252,13 @@ impl App {
             }
         }
         drop(listener);
-        graceful.shutdown().await;
+        if tokio::time::timeout(self.limits.request_timeout + DRAIN_GRACE, graceful.shutdown()).await.is_err() {
+            tracing::warn!("stopping with connections still open after the drain time");
+        }
         ticker.abort();
+        if let Some(admin) = admin {
+            admin.abort();
+        }
         Ok(())
     }
 
@@ -230,6 +267,7 @@ impl App {
         let started = Instant::now();
         let method = request.method().clone();
         let (route, response) = self.dispatch(request, client).await;
+        self.metrics.observe(route.as_deref(), response.status().as_u16(), started.elapsed());
         tracing::info!(
             %method,
             route = route.as_deref().unwrap_or("-"),
@@ -286,7 +324,9 @@ impl App {
             Ok(Ok(permit)) => permit,
             _ => return (Some(route), empty(StatusCode::SERVICE_UNAVAILABLE)),
         };
+        let in_use = self.metrics.instance_in_use();
         let response = self.run(component, request).await;
+        drop(in_use);
         drop(permit);
         (Some(route), response)
     }

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::outbound_http::OutboundHttp;
+use crate::postgres_host::Pools;
 use crate::sqlite_host::Databases;
 use crate::variables::ComponentVariables;
 
@@ -26,6 +27,8 @@ pub struct ComponentConfig {
     pub sqlite: Arc<Databases>,
     /// The labels it may open (`sqlite_databases`).
     pub sqlite_labels: Vec<String>,
+    /// The app's Postgres pools.
+    pub postgres: Arc<Pools>,
 }
 
 /// The state of one request's store.

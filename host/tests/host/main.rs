@@ -4,6 +4,8 @@
 // Test code: a failed `unwrap`/index IS the test failing, with a clear panic message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod postgres;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -46,8 +48,8 @@ fn manifest(dir: &Path, route: &str, variables: &str, component_extra: &str) -> 
 struct Host {
     child: Child,
     port: u16,
-    /// Kept open so the host can go on printing.
-    _stdout: BufReader<std::process::ChildStdout>,
+    /// The rest of the banner; kept open so the host can go on printing.
+    stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Host {
@@ -71,11 +73,22 @@ impl Host {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .parse()
             .unwrap();
-        Self { child, port, _stdout: stdout }
+        Self { child, port, stdout }
     }
 
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
         request(self.port, path, headers)
+    }
+
+    /// Reads banner lines until one starts with `prefix`; returns the rest of it.
+    fn banner_line(&mut self, prefix: &str) -> String {
+        loop {
+            let mut line = String::new();
+            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "no banner line starting {prefix:?}");
+            if let Some(rest) = line.trim().strip_prefix(prefix) {
+                return rest.to_owned();
+            }
+        }
     }
 }
 
@@ -385,4 +398,50 @@ fn redis_commands_reach_a_real_redis_and_replies_are_flattened_as_spin_does() {
     // An address outside allowed_outbound_hosts is refused before any connection.
     let (status, body) = redis(&host, "redis://127.0.0.2:6390", "PING", &[]);
     assert_eq!((status, body.as_str()), (500, "error: Error::InvalidAddress"));
+}
+
+#[test]
+fn metrics_are_served_on_the_admin_listener_only() {
+    let dir = scratch("metrics");
+    let mut host = Host::start(&manifest(&dir, "/echo/...", "", ""), &[], &["--admin-listen", "127.0.0.1:0"]);
+    let admin: u16 = host.banner_line("Metrics at http://127.0.0.1:").trim_end_matches("/metrics").parse().unwrap();
+    assert_eq!(host.get("/echo/a", &[]).0, 200);
+    assert_eq!(host.get("/echo/b", &[]).0, 200);
+    assert_eq!(host.get("/nowhere", &[]).0, 404);
+    let (status, text) = request(admin, "/metrics", &[]);
+    assert_eq!(status, 200);
+    assert!(text.contains("mfa_host_requests_total{route=\"/echo/...\",status=\"200\"} 2"), "{text}");
+    assert!(text.contains("mfa_host_requests_total{route=\"-\",status=\"404\"} 1"), "{text}");
+    assert!(text.contains("mfa_host_request_duration_seconds_bucket{le=\"+Inf\",route=\"/echo/...\"} 2"), "{text}");
+    assert!(text.contains("mfa_host_instances_in_use 0"), "{text}");
+    // Not on the app's port: there it is just an unrouted path.
+    assert_eq!(host.get("/metrics", &[]).0, 404);
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk() {
+    let dir = scratch("cache");
+    let cache = dir.join("compiled");
+    let _ = std::fs::remove_dir_all(&cache);
+    let path = manifest(&dir, "/...", "", "");
+    let cache_arg = cache.display().to_string();
+    let host = Host::start(&path, &[], &["--cache-dir", &cache_arg]);
+    assert_eq!(host.get("/echo", &[]).0, 200);
+    drop(host);
+    let files = || {
+        let mut stack = vec![cache.clone()];
+        let mut files = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry.file_type().unwrap().is_dir() { stack.push(entry.path()) } else { files.push(entry.path()) }
+            }
+        }
+        files
+    };
+    let written = files();
+    assert!(!written.is_empty(), "nothing was cached under {}", cache.display());
+    // A second start uses the cache (and still serves).
+    let host = Host::start(&path, &[], &["--cache-dir", &cache_arg]);
+    assert_eq!(host.get("/echo", &[]).0, 200);
+    assert_eq!(files().len(), written.len());
 }
