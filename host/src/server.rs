@@ -2,14 +2,16 @@
 //! wasmtime's `serve` and Spin's HTTP trigger do.
 //!
 //! Loading: variables are resolved (a required one without a value stops startup, naming it), each routed
-//! component is compiled once into a `ProxyPre` whose linker holds exactly what this host implements (WASI 0.2,
-//! `wasi:http`, `fermyon:spin/variables@2.0.0`), so any other import is a startup error naming it.
+//! component is composed with its dependencies if it has any, then compiled once (or taken from the on-disk
+//! cache) into a `ProxyPre` whose linker holds exactly what this host implements (WASI 0.2, `wasi:http`, Spin's
+//! variables, SQLite, Redis and Postgres), so any other import is a startup error naming it.
 //!
 //! Serving: `/.well-known/spin/health` answers `OK`; other paths go through Spin's router (no match: 404 with an
 //! empty body); the request reaches the guest with Spin's `spin-*` headers appended after the client's own.
 //! A trap answers 500 and a guest over its time budget 504, both with an empty body, and the host keeps serving.
 //! Concurrency is capped: a request waits for a free instance slot, then gets 503. SIGINT or SIGTERM stops
-//! accepting and lets in-flight requests finish.
+//! accepting and lets in-flight requests finish (for at most the request timeout plus [`DRAIN_GRACE`]).
+//! Every answered request is counted in the [`crate::metrics`].
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HOST, HeaderName, HeaderValue};
@@ -169,9 +171,6 @@ impl App {
                 .get(&trigger.component)
                 .with_context(|| format!("component {:?} is not defined", trigger.component))?;
             let id = &component.id;
-            if !component.dependencies.is_empty() {
-                bail!("component.{id}.dependencies: composing dependencies is not supported by mfa-host yet");
-            }
             let hosts = component
                 .allowed_outbound_hosts
                 .iter()
@@ -188,10 +187,17 @@ impl App {
                 sqlite_labels: component.sqlite_databases.clone(),
                 postgres: postgres.clone(),
             });
-            let path = manifest.dir.join(&component.source);
-            let wasm = Component::from_file(&engine, &path)
-                .map_err(anyhow::Error::from)
-                .with_context(|| format!("component.{id}.source: cannot load {}", path.display()))?;
+            let wasm = if component.dependencies.is_empty() {
+                let path = manifest.dir.join(&component.source);
+                Component::from_file(&engine, &path)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("component.{id}.source: cannot load {}", path.display()))?
+            } else {
+                let composed = crate::compose::load_composed(manifest, component)?;
+                Component::new(&engine, &composed)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("component {id:?}: cannot compile the composed component"))?
+            };
             let pre = linker
                 .instantiate_pre(&wasm)
                 .map_err(anyhow::Error::from)

@@ -4,6 +4,7 @@
 // Test code: a failed `unwrap`/index IS the test failing, with a clear panic message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod compose;
 mod postgres;
 
 use std::io::{BufRead, BufReader, Read, Write};
