@@ -7,7 +7,7 @@
 //! and `mfa-host build` ([`build`]). Serving ([`server`]) runs each request in a fresh store ([`state`]) with
 //! WASI 0.2, `wasi:http` with Spin's outbound policy ([`outbound_http`]), `fermyon:spin/variables@2.0.0`
 //! ([`variables_host`]), `spin:sqlite/sqlite@3.0.0` ([`sqlite_host`], databases from the [`runtime_config`]),
-//! `fermyon:spin/redis@2.0.0` ([`redis_host`]) and `spin:postgres/postgres@4.0.0` ([`postgres_host`], values
+//! `fermyon:spin/redis@2.0.0` ([`redis_host`], connections reused through [`redis_pool`]) and `spin:postgres/postgres@4.0.0` ([`postgres_host`], values
 //! in [`postgres_values`]); Prometheus [`metrics`] go to a separate admin listener. `[component.X.dependencies]` are
 //! plugged in by composing the components at load time ([`compose`]).
 
@@ -20,6 +20,7 @@ pub mod outbound_http;
 pub mod postgres_host;
 pub mod postgres_values;
 pub mod redis_host;
+pub mod redis_pool;
 pub mod routes;
 pub mod runtime_config;
 pub mod server;

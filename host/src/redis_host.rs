@@ -1,13 +1,14 @@
 //! `fermyon:spin/redis@2.0.0` with the `redis` crate, as Spin's outbound Redis behaves: `open` checks the address
 //! against the component's `allowed_outbound_hosts` (scheme `redis`, default port 6379) and refuses others with
-//! `invalid-address`; each `open` is one connection of its own (so MULTI/EXEC/WATCH never interleave between
-//! requests); `execute` flattens nested reply arrays into one list and maps replies as Spin does (nil, status,
+//! `invalid-address`; each `open` holds one connection of its own (so MULTI/EXEC/WATCH never interleave between
+//! requests), reused across requests after a reset ([`crate::redis_pool`]) where Spin opens a new one; `execute` flattens nested reply arrays into one list and maps replies as Spin does (nil, status,
 //! int64, binary; doubles and big numbers as their text, booleans as 0/1); server errors are `other`.
 
 use redis::aio::MultiplexedConnection;
 use redis::{Cmd, Value};
 use wasmtime::component::{Linker, Resource};
 
+use crate::redis_pool::Lease;
 use crate::state::RequestState;
 
 /// Bindings generated from `host/wit/redis.wit` (Spin's `fermyon:spin/redis@2.0.0`).
@@ -26,7 +27,7 @@ use bindings::fermyon::spin::redis::{Error, Host, HostConnection, RedisParameter
 
 /// An open connection, as the guest holds it.
 pub struct Connection {
-    connection: MultiplexedConnection,
+    lease: Lease,
 }
 
 fn other(error: impl std::fmt::Display) -> Error {
@@ -58,8 +59,9 @@ impl RequestState {
     fn redis(&mut self, connection: &Resource<Connection>) -> Result<MultiplexedConnection, Error> {
         self.table()
             .get(connection)
-            .map(|c| c.connection.clone())
-            .map_err(|_| other("could not find connection for resource"))
+            .ok()
+            .and_then(|c| c.lease.connection())
+            .ok_or_else(|| other("could not find connection for resource"))
     }
 
     async fn query<T: redis::FromRedisValue>(
@@ -81,9 +83,11 @@ impl HostConnection for RequestState {
             tracing::error!("outbound Redis destination not allowed");
             return Err(Error::InvalidAddress);
         }
-        let client = redis::Client::open(address.as_str()).map_err(|_| Error::InvalidAddress)?;
-        let connection = client.get_multiplexed_async_connection().await.map_err(other)?;
-        self.table().push(Connection { connection }).map_err(|_| Error::TooManyConnections)
+        let lease = self.config.redis.lease(&address).await.map_err(|error| match error.kind() {
+            redis::ErrorKind::InvalidClientConfig => Error::InvalidAddress,
+            _ => other(error),
+        })?;
+        self.table().push(Connection { lease }).map_err(|_| Error::TooManyConnections)
     }
 
     async fn publish(&mut self, c: Resource<Connection>, channel: String, payload: Vec<u8>) -> Result<(), Error> {

@@ -157,6 +157,7 @@ impl App {
             .map_err(anyhow::Error::from)
             .context("adding spin:postgres/postgres")?;
         let postgres = Arc::new(Pools::default());
+        let redis = Arc::new(crate::redis_pool::RedisPool::default());
 
         let mut routes = Vec::new();
         let mut components = BTreeMap::new();
@@ -186,6 +187,7 @@ impl App {
                 sqlite: sqlite.clone(),
                 sqlite_labels: component.sqlite_databases.clone(),
                 postgres: postgres.clone(),
+                redis: redis.clone(),
             });
             let wasm = if component.dependencies.is_empty() {
                 let path = manifest.dir.join(&component.source);

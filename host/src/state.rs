@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::outbound_http::OutboundHttp;
 use crate::postgres_host::Pools;
+use crate::redis_pool::RedisPool;
 use crate::sqlite_host::Databases;
 use crate::variables::ComponentVariables;
 
@@ -29,6 +30,8 @@ pub struct ComponentConfig {
     pub sqlite_labels: Vec<String>,
     /// The app's Postgres pools.
     pub postgres: Arc<Pools>,
+    /// The app's idle Redis connections.
+    pub redis: Arc<RedisPool>,
 }
 
 /// The state of one request's store.

@@ -446,3 +446,55 @@ fn compiled_components_are_cached_on_disk() {
     assert_eq!(host.get("/echo", &[]).0, 200);
     assert_eq!(files().len(), written.len());
 }
+
+/// Runs several commands on one connection: `(command, arguments)`.
+fn redis_sequence(host: &Host, address: &str, commands: &[(&str, &[&str])]) -> (u16, String) {
+    let mut path = format!("/redis?addr={}", encode(address));
+    for (command, arguments) in commands {
+        path.push_str(&format!("&cmd={}", encode(command)));
+        for argument in *arguments {
+            path.push_str(&format!("&arg={}", encode(argument)));
+        }
+    }
+    host.get(&path, &[])
+}
+
+#[test]
+fn redis_connections_are_reused_only_after_a_full_reset() {
+    let url = redis_url();
+    let authority = url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap();
+    let dir = scratch("redis-reuse");
+    let allowed = format!("allowed_outbound_hosts = [\"redis://{authority}\"]");
+    let host = Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let key = format!("mfa-host-test:{}:{nanos}:reuse", std::process::id());
+
+    // A request leaves its connection on database 3 with a transaction open and a key watched.
+    let (status, body) = redis_sequence(
+        &host,
+        &url,
+        &[("CLIENT", &["ID"]), ("SELECT", &["3"]), ("WATCH", &[&key]), ("MULTI", &[]), ("SET", &[&key, "v"])],
+    );
+    assert_eq!(status, 200, "{body}");
+    let first_id = body.lines().next().unwrap().to_owned();
+    assert!(body.ends_with("status:QUEUED"), "{body}");
+
+    // Later requests get that very connection back (it is reset in the background first), in a fresh state.
+    let mut reused = None;
+    for _ in 0..100 {
+        let (status, body) = redis_sequence(&host, &url, &[("CLIENT", &["ID"]), ("CLIENT", &["INFO"])]);
+        assert_eq!(status, 200, "{body}");
+        if body.lines().next() == Some(first_id.as_str()) {
+            reused = Some(body);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let info = reused.expect("the first connection was never reused");
+    assert!(info.contains(" db=0 ") && info.contains(" multi=-1 "), "{info}");
+    // The queued SET never ran.
+    assert_eq!(
+        redis_sequence(&host, &url, &[("SELECT", &["3"]), ("GET", &[&key])]),
+        (200, "status:OK\nnil".to_owned())
+    );
+}

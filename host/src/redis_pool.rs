@@ -1,0 +1,126 @@
+//! Redis connections kept between requests: Spin opens a new connection for every `open`; mfa-host reuses them
+//! without changing what a guest can observe.
+//!
+//! A connection is held by ONE guest `connection` resource at a time (never shared while open, so MULTI/EXEC and
+//! WATCH can never interleave between requests). When the guest drops it, or its request ends, the connection is
+//! reset in the background: `RESET` (Redis >= 6.2: discards a pending MULTI, unwatches keys, leaves pub/sub and
+//! client tracking, selects database 0, deauthenticates), then `AUTH` and `SELECT` again as the address asks. Only
+//! a connection whose reset succeeded goes back to the idle list of its address; others are closed. So the next
+//! `open` of that address starts exactly where a fresh connection would.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{IntoConnectionInfo, Pipeline, RedisError};
+
+/// Idle connections kept per address.
+const MAX_IDLE_PER_ADDRESS: usize = 64;
+/// How long a reset may take before the connection is given up.
+const RESET_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The app's idle Redis connections, by address, handed out oldest first.
+#[derive(Default)]
+pub struct RedisPool {
+    idle: Mutex<HashMap<String, VecDeque<MultiplexedConnection>>>,
+}
+
+impl std::fmt::Debug for RedisPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisPool").finish_non_exhaustive()
+    }
+}
+
+/// A connection lent to one guest resource; reset and returned to the pool when dropped.
+pub struct Lease {
+    connection: Option<MultiplexedConnection>,
+    address: String,
+    reset: Arc<Pipeline>,
+    pool: Arc<RedisPool>,
+}
+
+impl Lease {
+    /// A handle to the connection for one command.
+    pub fn connection(&self) -> Option<MultiplexedConnection> {
+        self.connection.clone()
+    }
+}
+
+/// The commands that bring a used connection back to the state of a fresh one for `address`.
+fn reset_pipeline(address: &str) -> Result<Pipeline, RedisError> {
+    let info = address.into_connection_info()?.redis;
+    let mut pipeline = redis::pipe();
+    pipeline.cmd("RESET").ignore();
+    if let Some(password) = &info.password {
+        let auth = pipeline.cmd("AUTH");
+        if let Some(username) = &info.username {
+            auth.arg(username);
+        }
+        auth.arg(password).ignore();
+    }
+    if info.db != 0 {
+        pipeline.cmd("SELECT").arg(info.db).ignore();
+    }
+    Ok(pipeline)
+}
+
+impl RedisPool {
+    /// An idle connection to `address`, or a new one.
+    pub async fn lease(self: &Arc<Self>, address: &str) -> Result<Lease, RedisError> {
+        let reset = Arc::new(reset_pipeline(address)?);
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.get_mut(address).and_then(VecDeque::pop_front));
+        let connection = match idle {
+            Some(connection) => connection,
+            None => redis::Client::open(address)?.get_multiplexed_async_connection().await?,
+        };
+        Ok(Lease { connection: Some(connection), address: address.to_owned(), reset, pool: self.clone() })
+    }
+
+    fn put_back(&self, address: String, connection: MultiplexedConnection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            let list = idle.entry(address).or_default();
+            if list.len() < MAX_IDLE_PER_ADDRESS {
+                list.push_back(connection);
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let (Some(mut connection), Ok(runtime)) = (self.connection.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let (pool, reset, address) = (self.pool.clone(), self.reset.clone(), std::mem::take(&mut self.address));
+        runtime.spawn(async move {
+            let done = tokio::time::timeout(RESET_TIMEOUT, reset.query_async::<()>(&mut connection)).await;
+            match done {
+                Ok(Ok(())) => pool.put_back(address, connection),
+                Ok(Err(error)) => tracing::debug!(%error, "a Redis connection failed its reset and is closed"),
+                Err(_) => tracing::debug!("a Redis connection did not reset in time and is closed"),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(address: &str) -> String {
+        String::from_utf8_lossy(&reset_pipeline(address).unwrap().get_packed_pipeline()).into_owned()
+    }
+
+    #[test]
+    fn the_reset_restores_what_the_address_asks_for() {
+        let plain = commands("redis://127.0.0.1:6379");
+        assert!(plain.contains("RESET") && !plain.contains("AUTH") && !plain.contains("SELECT"), "{plain:?}");
+        let full = commands("redis://app:s3cret@127.0.0.1:6379/4");
+        assert!(full.contains("AUTH\r\n$3\r\napp\r\n$6\r\ns3cret"), "{full:?}");
+        assert!(full.contains("SELECT\r\n$1\r\n4"), "{full:?}");
+        let password_only = commands("redis://:pw@127.0.0.1:6379");
+        assert!(password_only.contains("AUTH\r\n$2\r\npw"), "{password_only:?}");
+    }
+}
