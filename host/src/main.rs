@@ -43,6 +43,9 @@ enum Command {
         /// Instances running at once; requests beyond wait, then get 503.
         #[arg(long, default_value_t = 64)]
         max_instances: u32,
+        /// Milliseconds a request may wait for a free instance before it gets 503.
+        #[arg(long, default_value_t = 5000)]
+        queue_timeout_ms: u64,
         /// Linear memory one instance may use, in MiB.
         #[arg(long, default_value_t = 128)]
         memory_mib: usize,
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
             listen,
             runtime_config_file,
             max_instances,
+            queue_timeout_ms,
             memory_mib,
             timeout_secs,
             admin_listen,
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         } => {
             let limits = Limits {
                 max_instances,
+                queue_timeout: std::time::Duration::from_millis(queue_timeout_ms),
                 memory_bytes: memory_mib.saturating_mul(1 << 20),
                 request_timeout: std::time::Duration::from_secs(timeout_secs),
                 cache_dir: if disable_cache { None } else { cache_dir.or_else(default_cache_dir) },

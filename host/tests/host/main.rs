@@ -275,6 +275,43 @@ fn a_failing_guest_gets_500_or_504_and_the_host_keeps_serving() {
     assert_eq!(host.get("/echo", &[]).0, 200);
 }
 
+/// Sends a GET from another thread; join to get the answer.
+fn get_in_background(port: u16, path: &'static str) -> std::thread::JoinHandle<(u16, String)> {
+    std::thread::spawn(move || request(port, path, &[]))
+}
+
+#[test]
+fn requests_beyond_the_instance_cap_wait_then_get_503() {
+    let dir = scratch("queue");
+    let host =
+        Host::start(&manifest(&dir, "/...", "", ""), &[], &["--max-instances", "1", "--queue-timeout-ms", "300"]);
+    let slow = get_in_background(host.port, "/sleep?ms=2000");
+    std::thread::sleep(Duration::from_millis(500));
+    // The one instance is busy: this request queues past its 300 ms, then is refused.
+    assert_eq!(host.get("/hello", &[]), (503, String::new()));
+    assert_eq!(slow.join().unwrap(), (200, "slept 2000 ms".to_owned()));
+    // A request that finds the slot free within its wait is served.
+    let slow = get_in_background(host.port, "/sleep?ms=100");
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(host.get("/hello", &[]), (200, "hello".to_owned()));
+    slow.join().unwrap();
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let dir = scratch("drain");
+    let mut host = Host::start(&manifest(&dir, "/...", "", ""), &[], &[]);
+    let in_flight = get_in_background(host.port, "/sleep?ms=1000");
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = host.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(in_flight.join().unwrap(), (200, "slept 1000 ms".to_owned()));
+    let status = host.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    // Nothing listens any more.
+    assert!(TcpStream::connect(("127.0.0.1", host.port)).is_err());
+}
+
 #[test]
 fn sigterm_stops_the_host_cleanly() {
     let dir = scratch("shutdown");
