@@ -88,7 +88,6 @@ fn main() -> ExitCode {
                 memory_bytes: memory_mib.saturating_mul(1 << 20),
                 request_timeout: std::time::Duration::from_secs(timeout_secs),
                 cache_dir: if disable_cache { None } else { cache_dir.or_else(default_cache_dir) },
-                ..Limits::default()
             };
             up(&from, runtime_config_file.as_deref(), listen, admin_listen, limits)
                 .map_err(|error| format!("{error:#}"))
