@@ -139,12 +139,50 @@ fn up(
         if let Some(admin) = &admin {
             banner.push_str(&format!("Metrics at http://{}/metrics\n", admin.local_addr()?));
         }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                _ = stopped => {}
+            }
+        };
+        let server = tokio::spawn(app.clone().serve(listener, admin, shutdown));
+        if let Some(key) = app.migration_key() {
+            // Served before the banner, so whoever waits for the banner finds the schema current.
+            if let Err(error) = migrate(address, key).await {
+                let _ = stop.send(());
+                let _ = server.await;
+                return Err(error);
+            }
+        }
         // Best-effort: a closed stdout must not stop the server.
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
         drop(stdout);
-        app.serve(listener, admin, shutdown_signal()).await
+        server.await?
     })
+}
+
+/// Calls the app's migration endpoint once (this project's convention, see [`App::migration_key`]) through the
+/// listener, as any client would; a refusal stops startup with the app's answer.
+async fn migrate(address: SocketAddr, key: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use http_body_util::{BodyExt, Empty};
+
+    let stream = tokio::net::TcpStream::connect(address).await.context("connecting to serve the migration")?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = hyper::Request::post(mfa_host::server::MIGRATE_PATH)
+        .header("host", address.to_string())
+        .header("authorization", format!("Bearer {key}"))
+        .body(Empty::<hyper::body::Bytes>::new())?;
+    let response = sender.send_request(request).await.context("calling the migration endpoint")?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    anyhow::ensure!(status.is_success(), "POST {} answered {status}: {body}", mfa_host::server::MIGRATE_PATH);
+    tracing::info!(answer = %body, "migrations applied");
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -90,7 +90,11 @@ pub struct App {
     limits: Limits,
     slots: Semaphore,
     metrics: Arc<Metrics>,
+    migration_key: Option<String>,
 }
+
+/// The path of this project's migration endpoint, which `mfa-host up` calls once at start.
+pub const MIGRATE_PATH: &str = "/v1/admin/migrate";
 
 struct Routed {
     pre: ProxyPre<RequestState>,
@@ -210,7 +214,16 @@ impl App {
             components.insert(id.clone(), Routed { pre, config });
         }
         let slots = Semaphore::new(usize::try_from(limits.max_instances).unwrap_or(usize::MAX));
-        Ok(Self { engine, router: Router::new(routes), components, limits, slots, metrics: Arc::default() })
+        let router = Router::new(routes);
+        let migration_key =
+            router.route(MIGRATE_PATH).and(variables.get("api_key")).filter(|key| !key.is_empty()).map(str::to_owned);
+        Ok(Self { engine, router, components, limits, slots, metrics: Arc::default(), migration_key })
+    }
+
+    /// The service API key to call [`MIGRATE_PATH`] with at start, when the app routes that path and its
+    /// `api_key` variable has a value (this project's convention; other apps have neither).
+    pub fn migration_key(&self) -> Option<&str> {
+        self.migration_key.as_deref()
     }
 
     /// Serves requests from `listener` (and metrics from `admin`) until `shutdown` completes, then lets in-flight

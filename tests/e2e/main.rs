@@ -7,13 +7,15 @@
 //! `support::check!`, which lists every mismatching row before failing.
 //!
 //! Modules: `mfa_core` (world `mfa:core/mfa-core`), `session_policy` (world `mfa:session/session-policy`), `jco`
-//! (mfa-core transpiled by jco and run in Node); further features get a module of their own here.
+//! (mfa-core transpiled by jco and run in Node), `api` (the Spin app served by mfa-host, on both storage backends);
+//! further features get a module of their own here.
 
 // Test code: a failed `unwrap`/index IS the test failing, with a clear panic message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod support;
 
+mod api;
 mod jco;
 mod mfa_core;
 mod session_policy;

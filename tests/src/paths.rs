@@ -1,4 +1,4 @@
-//! Where the built components are: `<target>/wasm32-wasip2/release/{mfa_core,session_policy}.wasm`.
+//! Where the built components are: `<target>/wasm32-wasip2/release/{mfa_core,session_policy,api}.wasm`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,8 @@ pub enum BuiltComponent {
     MfaCore,
     /// `components/session-policy`, built as `session_policy.wasm`.
     SessionPolicy,
+    /// `components/api`, the Spin HTTP app, built as `api.wasm`.
+    Api,
 }
 
 impl BuiltComponent {
@@ -17,6 +19,7 @@ impl BuiltComponent {
         match self {
             Self::MfaCore => "mfa_core.wasm",
             Self::SessionPolicy => "session_policy.wasm",
+            Self::Api => "api.wasm",
         }
     }
 }

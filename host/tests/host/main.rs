@@ -535,3 +535,35 @@ fn redis_connections_are_reused_only_after_a_full_reset() {
         (200, "status:OK\nnil".to_owned())
     );
 }
+
+#[test]
+fn up_migrates_the_projects_app_before_announcing_itself() {
+    let dir = scratch("project-app");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("spin.toml")).unwrap();
+    let text = text.replace("\"target/", &format!("\"{}/target/", root.display()));
+    std::fs::write(dir.join("spin.toml"), text).unwrap();
+    let _ = std::fs::remove_dir_all(dir.join(".spin"));
+    let host = Host::start(&dir.join("spin.toml"), &[("SPIN_VARIABLE_API_KEY", "test-key")], &[]);
+    // The banner came after the migration: the app is ready at once.
+    let (status, body) = host.get("/readyz", &[]);
+    assert_eq!(status, 200, "{body}");
+    drop(host);
+
+    // A migration that cannot run stops startup with the app's answer.
+    let error = {
+        let output = Command::new(env!("CARGO_BIN_EXE_mfa-host"))
+            .args(["up", "--listen", "127.0.0.1:0", "--from"])
+            .arg(dir.join("spin.toml"))
+            .envs([
+                ("SPIN_VARIABLE_API_KEY", "test-key"),
+                ("SPIN_VARIABLE_STORAGE", "redis-postgres"),
+                ("SPIN_VARIABLE_POSTGRES_PORT", "1"),
+            ])
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(error.contains("POST /v1/admin/migrate answered 503") && error.contains("migration_failed"), "{error}");
+}

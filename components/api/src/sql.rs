@@ -1,0 +1,224 @@
+//! One small SQL layer over Spin's two databases: `spin:sqlite/sqlite@3.0.0` (the `default` database) and
+//! `spin:postgres/postgres@4.0.0`. Statements are written once, with Postgres' `$1, $2...` placeholders (turned
+//! into SQLite's `?1, ?2...`), over columns of the few types both share: BIGINT, TEXT, BYTEA/BLOB, BOOLEAN
+//! (SQLite stores 0/1). Times are Unix seconds in BIGINT columns.
+
+use spin_sdk::{pg4, sqlite3};
+
+use crate::config::{self, Backend, Lookup};
+
+/// A parameter or column value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    /// NULL.
+    Null,
+    /// An integer (BIGINT).
+    Int(i64),
+    /// A boolean (BOOLEAN; 0/1 in SQLite).
+    Bool(bool),
+    /// Text.
+    Text(String),
+    /// Bytes (BYTEA / BLOB).
+    Blob(Vec<u8>),
+}
+
+impl SqlValue {
+    /// The integer, if this is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The boolean (SQLite's 0/1 included), if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(b) => Some(*b),
+            Self::Int(i) => Some(*i != 0),
+            _ => None,
+        }
+    }
+
+    /// The text, if this is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Why a statement failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DbError {
+    /// The configuration needed to connect is missing or wrong.
+    #[error("database configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    /// The database could not be reached.
+    #[error("the database cannot be reached: {0}")]
+    Connect(String),
+    /// A uniqueness constraint refused the write.
+    #[error("a unique value already exists")]
+    Conflict,
+    /// Any other failure of a statement.
+    #[error("a database statement failed: {0}")]
+    Statement(String),
+}
+
+/// An open database.
+pub enum Db {
+    /// The app's SQLite database.
+    Sqlite(sqlite3::Connection),
+    /// One Postgres session, held for this value's life (so transactions span calls).
+    Postgres(pg4::Connection),
+}
+
+/// `$1` placeholders as SQLite's `?1`.
+fn sqlite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn pg_error(error: pg4::PgError) -> DbError {
+    match &error {
+        pg4::PgError::QueryFailed(pg4::QueryError::DbError(db)) if db.code == "23505" => DbError::Conflict,
+        pg4::PgError::QueryFailed(pg4::QueryError::DbError(db)) => {
+            DbError::Statement(format!("{} ({})", db.message, db.code))
+        }
+        other => DbError::Statement(format!("{other:?}")),
+    }
+}
+
+fn sqlite_error(error: sqlite3::Error) -> DbError {
+    match error {
+        sqlite3::Error::Io(message) if message.contains("UNIQUE constraint failed") => DbError::Conflict,
+        other => DbError::Statement(format!("{other:?}")),
+    }
+}
+
+impl Db {
+    /// Opens the database of the configured backend.
+    pub fn open(get: Lookup<'_>) -> Result<Self, DbError> {
+        match config::backend(get)? {
+            Backend::Sqlite => sqlite3::Connection::open_default()
+                .map(Self::Sqlite)
+                .map_err(|e| DbError::Connect(format!("SQLite: {e:?}"))),
+            Backend::RedisPostgres => {
+                let address = config::postgres(get)?.connection_string();
+                pg4::Connection::open(&address).map(Self::Postgres).map_err(|e| match e {
+                    pg4::PgError::ConnectionFailed(message) => DbError::Connect(message),
+                    other => DbError::Connect(format!("{other:?}")),
+                })
+            }
+        }
+    }
+
+    /// Runs a statement; returns the rows it changed.
+    pub fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
+        match self {
+            Self::Sqlite(connection) => {
+                let params: Vec<sqlite3::Value> = params.iter().map(to_sqlite).collect();
+                connection.execute(&sqlite_placeholders(sql), &params).map_err(sqlite_error)?;
+                Ok(connection.changes())
+            }
+            Self::Postgres(connection) => {
+                let params: Vec<pg4::ParameterValue> = params.iter().map(to_pg).collect();
+                connection.execute(sql, &params).map_err(pg_error)
+            }
+        }
+    }
+
+    /// Runs a query; returns its rows.
+    pub fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, DbError> {
+        match self {
+            Self::Sqlite(connection) => {
+                let params: Vec<sqlite3::Value> = params.iter().map(to_sqlite).collect();
+                let result = connection.execute(&sqlite_placeholders(sql), &params).map_err(sqlite_error)?;
+                Ok(result.rows.into_iter().map(|row| row.values.into_iter().map(from_sqlite).collect()).collect())
+            }
+            Self::Postgres(connection) => {
+                let params: Vec<pg4::ParameterValue> = params.iter().map(to_pg).collect();
+                let result = connection.query(sql, &params).map_err(pg_error)?;
+                Ok(result.rows.into_iter().map(|row| row.into_iter().map(from_pg).collect()).collect())
+            }
+        }
+    }
+
+    /// Whether this is the Postgres backend.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
+fn to_sqlite(value: &SqlValue) -> sqlite3::Value {
+    match value {
+        SqlValue::Null => sqlite3::Value::Null,
+        SqlValue::Int(i) => sqlite3::Value::Integer(*i),
+        SqlValue::Bool(b) => sqlite3::Value::Integer(i64::from(*b)),
+        SqlValue::Text(s) => sqlite3::Value::Text(s.clone()),
+        SqlValue::Blob(b) => sqlite3::Value::Blob(b.clone()),
+    }
+}
+
+fn from_sqlite(value: sqlite3::Value) -> SqlValue {
+    match value {
+        sqlite3::Value::Null => SqlValue::Null,
+        sqlite3::Value::Integer(i) => SqlValue::Int(i),
+        // No REAL columns in the schema; keep the text form rather than lose it.
+        sqlite3::Value::Real(r) => SqlValue::Text(r.to_string()),
+        sqlite3::Value::Text(s) => SqlValue::Text(s),
+        sqlite3::Value::Blob(b) => SqlValue::Blob(b),
+    }
+}
+
+fn to_pg(value: &SqlValue) -> pg4::ParameterValue {
+    match value {
+        SqlValue::Null => pg4::ParameterValue::DbNull,
+        SqlValue::Int(i) => pg4::ParameterValue::Int64(*i),
+        SqlValue::Bool(b) => pg4::ParameterValue::Boolean(*b),
+        SqlValue::Text(s) => pg4::ParameterValue::Str(s.clone()),
+        SqlValue::Blob(b) => pg4::ParameterValue::Binary(b.clone()),
+    }
+}
+
+fn from_pg(value: pg4::DbValue) -> SqlValue {
+    match value {
+        pg4::DbValue::DbNull => SqlValue::Null,
+        pg4::DbValue::Boolean(b) => SqlValue::Bool(b),
+        pg4::DbValue::Int16(i) => SqlValue::Int(i.into()),
+        pg4::DbValue::Int32(i) => SqlValue::Int(i.into()),
+        pg4::DbValue::Int64(i) => SqlValue::Int(i),
+        pg4::DbValue::Str(s) => SqlValue::Text(s),
+        pg4::DbValue::Binary(b) => SqlValue::Blob(b),
+        other => SqlValue::Text(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_sqlites() {
+        assert_eq!(
+            sqlite_placeholders("SELECT a FROM t WHERE b = $1 AND c = $12 AND d = '$x'"),
+            "SELECT a FROM t WHERE b = ?1 AND c = ?12 AND d = '$x'"
+        );
+    }
+
+    #[test]
+    fn booleans_read_from_either_backend() {
+        assert_eq!(SqlValue::Int(1).as_bool(), Some(true));
+        assert_eq!(SqlValue::Bool(false).as_bool(), Some(false));
+        assert_eq!(SqlValue::Text("1".into()).as_bool(), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! `TestApp::spawn(backend)`: a fresh app on port 0 (as zero-to-production's `spawn_app`), and a small HTTP client.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mfa_e2e::paths::{target_dir, workspace_dir};
+use mfa_host::manifest::{DependencySource, Manifest};
+use mfa_host::runtime_config::RuntimeConfig;
+use mfa_host::server::{App, Limits};
+
+/// Which storage the app uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `storage = "sqlite"`.
+    Sqlite,
+    /// `storage = "redis-postgres"`.
+    RedisPostgres,
+}
+
+/// Both backends, for tests that run on each.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::RedisPostgres];
+
+/// A running app; stopped (and its database dropped) when dropped.
+pub struct TestApp {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// The service API key it was given.
+    pub api_key: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<()>>,
+    database: Option<Database>,
+    scratch: PathBuf,
+}
+
+/// A reply: status, headers (names lower case), body.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    /// The error code of an error answer.
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {:?}", self.body)).to_owned()
+    }
+
+    /// The last value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// A Postgres database of its own, dropped with its connections at the end.
+struct Database {
+    admin: String,
+    name: String,
+}
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn run_admin(admin: &str, statement: &str) {
+    let config: tokio_postgres::Config = admin.parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(connection);
+        client.batch_execute(statement).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+    });
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        run_admin(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// `spin.toml` with its `target/...` paths moved to the target directory this build uses.
+fn manifest() -> Manifest {
+    let mut manifest = Manifest::load(&workspace_dir().join("spin.toml")).unwrap();
+    let relocate = |path: &mut PathBuf| {
+        if let Ok(rest) = path.strip_prefix("target") {
+            *path = target_dir().join(rest);
+        }
+    };
+    for component in manifest.components.values_mut() {
+        relocate(&mut component.source);
+        for dependency in component.dependencies.values_mut() {
+            if let DependencySource::Path(path) = &mut dependency.source {
+                relocate(path);
+            }
+        }
+    }
+    manifest
+}
+
+impl TestApp {
+    /// Serves a fresh app on `backend`, with `variables` (names without the `SPIN_VARIABLE_` prefix) on top.
+    pub fn spawn_with(backend: Backend, variables: &[(&str, &str)]) -> Self {
+        let scratch = std::env::temp_dir().join(unique("mfa-app"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let api_key = unique("key");
+        let mut env: HashMap<String, String> = HashMap::new();
+        env.insert("SPIN_VARIABLE_API_KEY".into(), api_key.clone());
+        let mut database = None;
+        match backend {
+            Backend::Sqlite => {
+                env.insert("SPIN_VARIABLE_STORAGE".into(), "sqlite".into());
+            }
+            Backend::RedisPostgres => {
+                let admin = admin_url();
+                let name = unique("mfa_app_test");
+                run_admin(&admin, &format!("CREATE DATABASE {name}"));
+                let config: tokio_postgres::Config = admin.parse().unwrap();
+                let host = match config.get_hosts().first() {
+                    Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+                    _ => "127.0.0.1".to_owned(),
+                };
+                env.insert("SPIN_VARIABLE_STORAGE".into(), "redis-postgres".into());
+                env.insert("SPIN_VARIABLE_POSTGRES_HOST".into(), host);
+                env.insert(
+                    "SPIN_VARIABLE_POSTGRES_PORT".into(),
+                    config.get_ports().first().copied().unwrap_or(5432).to_string(),
+                );
+                env.insert("SPIN_VARIABLE_POSTGRES_USER".into(), config.get_user().unwrap_or("postgres").to_owned());
+                if let Some(password) = config.get_password() {
+                    env.insert("SPIN_VARIABLE_POSTGRES_PASSWORD".into(), String::from_utf8_lossy(password).into());
+                }
+                env.insert("SPIN_VARIABLE_POSTGRES_DATABASE".into(), name.clone());
+                let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+                let authority = redis.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379");
+                let (credentials, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
+                let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "6379"));
+                env.insert("SPIN_VARIABLE_REDIS_HOST".into(), host.trim_matches(['[', ']']).to_owned());
+                env.insert("SPIN_VARIABLE_REDIS_PORT".into(), port.to_owned());
+                if let Some((_, password)) = credentials.split_once(':') {
+                    env.insert("SPIN_VARIABLE_REDIS_PASSWORD".into(), password.to_owned());
+                }
+                database = Some(Database { admin, name });
+            }
+        }
+        for (name, value) in variables {
+            env.insert(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()), (*value).to_owned());
+        }
+        let runtime_config = RuntimeConfig::parse(
+            &format!("[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n", scratch.join("app.db").display()),
+            &scratch,
+        )
+        .unwrap();
+        let limits = Limits { cache_dir: Some(target_dir().join("mfa-host-test-cache")), ..Limits::default() };
+        let app = Arc::new(App::load(&manifest(), &runtime_config, |name| env.get(name).cloned(), limits).unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                app.serve(listener, None, async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let port = port_rx.recv().unwrap();
+        Self { port, api_key, stop: Some(stop), server: Some(server), database, scratch }
+    }
+
+    /// Serves a fresh app on `backend` with its schema migrated.
+    pub fn spawn(backend: Backend) -> Self {
+        let app = Self::spawn_with(backend, &[]);
+        let answer = app.post_with_key("/v1/admin/migrate", "");
+        assert_eq!(answer.status, 200, "{answer:?}");
+        app
+    }
+
+    /// Sends a request; returns the answer.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut text = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.port,
+            body.len()
+        );
+        for (name, value) in headers {
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str("\r\n");
+        stream.write_all(text.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let response = String::from_utf8(response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+        Answer { status, headers, body: if chunked { dechunk(body) } else { body.to_owned() } }
+    }
+
+    /// GET.
+    pub fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, &[], "")
+    }
+
+    /// POST with the service API key.
+    pub fn post_with_key(&self, path: &str, body: &str) -> Answer {
+        let authorization = format!("Bearer {}", self.api_key);
+        self.request("POST", path, &[("authorization", &authorization), ("content-type", "application/json")], body)
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
+        }
+        drop(self.database.take());
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}

@@ -1,0 +1,9 @@
+//! The Spin app (`components/api`) end to end: the project's own spin.toml served in-process by mfa-host on a
+//! loopback port, with the pure components composed in, on each storage backend: SQLite (a temporary file) and
+//! Redis + Postgres (the machine's, or `REDIS_URL` / `DATABASE_URL`; a Postgres database of its own per app,
+//! dropped afterwards). Every test case runs on both backends.
+
+mod app;
+mod operations;
+
+pub use app::{Backend, TestApp};
