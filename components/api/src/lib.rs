@@ -7,9 +7,11 @@
 //! Everything but the entry point compiles natively, so the logic is unit-tested with `cargo test`; the app as a
 //! whole is tested end to end through mfa-host (`tests/e2e/api*.rs`).
 
+pub mod accounts;
 pub mod config;
 pub mod http;
 pub mod migrate;
+pub mod password;
 pub mod router;
 pub mod sql;
 

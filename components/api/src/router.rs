@@ -1,5 +1,6 @@
-//! Which handler answers which request: operations endpoints now (`/healthz`, `/readyz`,
-//! `POST /v1/admin/migrate`); an unknown path is 404 and a known path with another method 405, both as JSON.
+//! Which handler answers which request: operations endpoints (`/healthz`, `/readyz`, `POST /v1/admin/migrate`)
+//! and accounts (`POST /v1/register`); an unknown path is 404 and a known path with another method 405, both as
+//! JSON.
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -12,7 +13,7 @@ use crate::sql::Db;
 
 /// The app's routes: (path, methods).
 pub const ROUTES: &[(&str, &[&str])] =
-    &[("/healthz", &["GET"]), ("/readyz", &["GET"]), ("/v1/admin/migrate", &["POST"])];
+    &[("/healthz", &["GET"]), ("/readyz", &["GET"]), ("/v1/admin/migrate", &["POST"]), ("/v1/register", &["POST"])];
 
 /// Answers `request`, reading configuration through Spin's variables.
 pub fn route(request: &Request) -> Reply {
@@ -31,6 +32,7 @@ pub fn route_with(request: &Request, get: Lookup<'_>) -> Reply {
     match request.path.as_str() {
         "/healthz" => Reply::json(200, &json!({"status": "ok"})),
         "/readyz" => ready(get),
+        "/v1/register" => crate::accounts::register(request, get),
         "/v1/admin/migrate" => match require_api_key(request, get) {
             Ok(()) => run_migrations(get),
             Err(refusal) => refusal,

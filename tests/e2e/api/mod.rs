@@ -3,6 +3,7 @@
 //! Redis + Postgres (the machine's, or `REDIS_URL` / `DATABASE_URL`; a Postgres database of its own per app,
 //! dropped afterwards). Every test case runs on both backends.
 
+mod accounts;
 mod app;
 mod operations;
 
