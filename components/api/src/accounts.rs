@@ -3,7 +3,8 @@
 //! Registration does not reveal whether an email is already registered: a new email and a taken one get the same
 //! `201 {"status": "registered"}` after the same work (the password is checked and hashed in both cases, and the
 //! insert is attempted; a uniqueness refusal is not reported). The owner of a taken email is unaffected, and the
-//! caller learns nothing a login attempt would not also tell. Registrations are also limited per client address.
+//! caller learns nothing a login attempt would not also tell. (Limiting registrations per client address arrives
+//! with the throttling counters.)
 
 use serde::Deserialize;
 use serde_json::json;
