@@ -75,12 +75,22 @@ impl RuntimeConfig {
                 if database.kind != "spin" {
                     return Err(RuntimeConfigError::UnsupportedType { label, kind: database.kind });
                 }
-                let location = database.path.map_or(Location::Memory, |path| Location::File(cwd.join(path)));
+                let location = match database.path {
+                    Some(path) => Location::File(cwd.join(path)),
+                    None => Location::Memory(memory_name(&label)),
+                };
                 Ok((label, location))
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { sqlite_databases })
     }
+}
+
+/// A name for an in-memory database no other database of this process has.
+fn memory_name(label: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("mfa-host-{}-{n}-{label}", std::process::id())
 }
 
 #[cfg(test)]
@@ -96,7 +106,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.sqlite_databases["default"], Location::File("/work/data/app.db".into()));
-        assert_eq!(config.sqlite_databases["cache"], Location::Memory);
+        assert!(matches!(&config.sqlite_databases["cache"], Location::Memory(name) if name.ends_with("-cache")));
         assert_eq!(RuntimeConfig::parse("", Path::new("/")).unwrap(), RuntimeConfig::default());
     }
 

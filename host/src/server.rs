@@ -235,14 +235,17 @@ impl App {
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
         let admin = admin.map(|admin| tokio::spawn(crate::metrics::serve_admin(self.metrics.clone(), admin)));
-        let engine = self.engine.clone();
-        let ticker = tokio::spawn(async move {
-            let mut interval = tokio::time::interval(EPOCH_TICK);
-            loop {
-                interval.tick().await;
-                engine.increment_epoch();
-            }
-        });
+        // A thread of its own, so a guest spinning on every tokio worker cannot stop the clock that stops it.
+        let ticking = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let ticker = {
+            let (engine, ticking) = (self.engine.clone(), ticking.clone());
+            std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
+                while ticking.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?
+        };
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -276,7 +279,8 @@ impl App {
         if tokio::time::timeout(self.limits.request_timeout + DRAIN_GRACE, graceful.shutdown()).await.is_err() {
             tracing::warn!("stopping with connections still open after the drain time");
         }
-        ticker.abort();
+        ticking.store(false, std::sync::atomic::Ordering::Relaxed);
+        let _ = ticker.join();
         if let Some(admin) = admin {
             admin.abort();
         }

@@ -1,7 +1,13 @@
 //! `spin:sqlite/sqlite@3.0.0` with rusqlite (SQLite bundled), as Spin's in-process SQLite behaves: one database
-//! per label, shared by every request; `default` lives at `.spin/sqlite_db.db` beside `spin.toml` unless the
-//! runtime config names another path; a component may open only the labels in its `sqlite_databases`
-//! (`access-denied` otherwise, checked first), and a label the host has no database for is `no-such-database`.
+//! per label; every `open` is a connection of its own (so a transaction belongs to the request that began it, and
+//! concurrent writers wait for SQLite's lock, up to rusqlite's 5 s busy timeout); `default` lives at
+//! `.spin/sqlite_db.db` beside `spin.toml` unless the runtime config names another path; a component may open only
+//! the labels in its `sqlite_databases` (`access-denied` otherwise, checked first), and a label the host has no
+//! database for is `no-such-database`.
+//!
+//! Connections are kept between requests: when a guest drops one (or its request ends) an open transaction is
+//! rolled back and the connection goes back to its database's idle list. Statements run on tokio's blocking pool,
+//! so a request waiting for the write lock never holds up the others.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,16 +24,59 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "wit/sqlite.wit",
         world: "sqlite-host",
+        imports: { default: async },
         with: { "spin:sqlite/sqlite.connection": super::Connection },
     });
 }
 
 use bindings::spin::sqlite::sqlite::{Error, Host, HostConnection, QueryResult, RowResult, Value};
 
+/// Idle connections kept per database.
+const MAX_IDLE: usize = 16;
+
+/// One database: where it is, and its idle connections.
+struct Database {
+    location: Location,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+    /// For an in-memory database: one connection kept open for the host's life, so the data outlives requests.
+    _anchor: Option<Mutex<rusqlite::Connection>>,
+}
+
+impl Database {
+    fn connect(&self) -> rusqlite::Result<rusqlite::Connection> {
+        match &self.location {
+            Location::File(path) => rusqlite::Connection::open(path),
+            Location::Memory(name) => rusqlite::Connection::open_with_flags(
+                format!("file:{name}?mode=memory&cache=shared"),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            ),
+        }
+    }
+
+    fn take_idle(&self) -> Option<rusqlite::Connection> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    /// Takes back a connection a guest is done with: an open transaction is rolled back first; a connection that
+    /// cannot be brought back to autocommit is closed.
+    fn give_back(&self, connection: rusqlite::Connection) {
+        if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(connection);
+        }
+    }
+}
+
 /// The app's SQLite databases, by label.
 #[derive(Default)]
 pub struct Databases {
-    by_label: BTreeMap<String, Arc<Mutex<rusqlite::Connection>>>,
+    by_label: BTreeMap<String, Arc<Database>>,
 }
 
 impl std::fmt::Debug for Databases {
@@ -41,25 +90,28 @@ impl std::fmt::Debug for Databases {
 pub enum Location {
     /// A file (its parent directories are created).
     File(PathBuf),
-    /// Memory only, gone when the host stops.
-    Memory,
+    /// Memory only, gone when the host stops; the name tells databases apart.
+    Memory(String),
 }
 
 impl Databases {
-    /// Opens every database in `locations`.
+    /// Opens every database in `locations` (creating files and directories as needed).
     pub fn open(locations: &BTreeMap<String, Location>) -> anyhow::Result<Self> {
         let mut by_label = BTreeMap::new();
         for (label, location) in locations {
-            let connection = match location {
-                Location::File(path) => {
-                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(parent)?;
-                    }
-                    rusqlite::Connection::open(path)?
-                }
-                Location::Memory => rusqlite::Connection::open_in_memory()?,
-            };
-            by_label.insert(label.clone(), Arc::new(Mutex::new(connection)));
+            if let Location::File(path) = location
+                && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut database = Database { location: location.clone(), idle: Mutex::new(Vec::new()), _anchor: None };
+            let first = database.connect()?;
+            if matches!(location, Location::Memory(_)) {
+                database._anchor = Some(Mutex::new(first));
+            } else {
+                database.give_back(first);
+            }
+            by_label.insert(label.clone(), Arc::new(database));
         }
         Ok(Self { by_label })
     }
@@ -75,14 +127,18 @@ pub fn default_location(dir: &Path) -> Location {
     Location::File(dir.join(".spin").join("sqlite_db.db"))
 }
 
-/// An open connection, as the guest holds it.
+/// An open connection, as the guest holds it: the guest's own rusqlite connection (out on loan to the blocking
+/// pool while a statement runs), given back to its database when dropped.
 pub struct Connection {
-    database: Arc<Mutex<rusqlite::Connection>>,
+    connection: Option<rusqlite::Connection>,
+    database: Arc<Database>,
 }
 
-impl RequestState {
-    fn database(&mut self, connection: &Resource<Connection>) -> Result<Arc<Mutex<rusqlite::Connection>>, Error> {
-        self.table().get(connection).map(|c| c.database.clone()).map_err(|_| Error::InvalidConnection)
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            self.database.give_back(connection);
+        }
     }
 }
 
@@ -92,9 +148,7 @@ impl RequestState {
         connection: &Resource<Connection>,
         read: impl FnOnce(&rusqlite::Connection) -> T,
     ) -> Option<T> {
-        let database = self.database(connection).ok()?;
-        let database = database.lock().ok()?;
-        Some(read(&database))
+        self.table().get(connection).ok()?.connection.as_ref().map(read)
     }
 }
 
@@ -102,62 +156,90 @@ fn io(error: impl std::fmt::Display) -> Error {
     Error::Io(error.to_string())
 }
 
+/// Runs one statement on `database`.
+fn run(database: &rusqlite::Connection, statement: &str, parameters: Vec<Value>) -> Result<QueryResult, Error> {
+    let mut prepared = database.prepare(statement).map_err(io)?;
+    let columns: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
+    let parameters = parameters.into_iter().map(|value| match value {
+        Value::Integer(i) => SqlValue::Integer(i),
+        Value::Real(r) => SqlValue::Real(r),
+        Value::Text(t) => SqlValue::Text(t),
+        Value::Blob(b) => SqlValue::Blob(b),
+        Value::Null => SqlValue::Null,
+    });
+    let mut rows = prepared.query(rusqlite::params_from_iter(parameters)).map_err(io)?;
+    let mut results = Vec::new();
+    while let Some(row) = rows.next().map_err(io)? {
+        let values = (0..columns.len())
+            .map(|index| {
+                Ok(match row.get_ref(index).map_err(io)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(i) => Value::Integer(i),
+                    ValueRef::Real(r) => Value::Real(r),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        results.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows: results })
+}
+
 impl HostConnection for RequestState {
-    fn open(&mut self, database: String) -> Result<Resource<Connection>, Error> {
+    async fn open(&mut self, database: String) -> Result<Resource<Connection>, Error> {
         if !self.config.sqlite_labels.contains(&database) {
             return Err(Error::AccessDenied);
         }
-        let shared = self.config.sqlite.by_label.get(&database).cloned().ok_or(Error::NoSuchDatabase)?;
-        self.table().push(Connection { database: shared }).map_err(|_| io("too many connections opened"))
+        let database = self.config.sqlite.by_label.get(&database).cloned().ok_or(Error::NoSuchDatabase)?;
+        let connection = match database.take_idle() {
+            Some(connection) => connection,
+            None => {
+                let opening = database.clone();
+                tokio::task::spawn_blocking(move || opening.connect()).await.map_err(io)?.map_err(io)?
+            }
+        };
+        self.table()
+            .push(Connection { connection: Some(connection), database })
+            .map_err(|_| io("too many connections opened"))
     }
 
-    fn execute(
+    async fn execute(
         &mut self,
         connection: Resource<Connection>,
         statement: String,
         parameters: Vec<Value>,
     ) -> Result<QueryResult, Error> {
-        let database = self.database(&connection)?;
-        let database = database.lock().map_err(|_| io("the database lock is poisoned"))?;
-        let mut prepared = database.prepare(&statement).map_err(io)?;
-        let columns: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
-        let parameters = parameters.into_iter().map(|value| match value {
-            Value::Integer(i) => SqlValue::Integer(i),
-            Value::Real(r) => SqlValue::Real(r),
-            Value::Text(t) => SqlValue::Text(t),
-            Value::Blob(b) => SqlValue::Blob(b),
-            Value::Null => SqlValue::Null,
-        });
-        let mut rows = prepared.query(rusqlite::params_from_iter(parameters)).map_err(io)?;
-        let mut results = Vec::new();
-        while let Some(row) = rows.next().map_err(io)? {
-            let values = (0..columns.len())
-                .map(|index| {
-                    Ok(match row.get_ref(index).map_err(io)? {
-                        ValueRef::Null => Value::Null,
-                        ValueRef::Integer(i) => Value::Integer(i),
-                        ValueRef::Real(r) => Value::Real(r),
-                        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                    })
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
-            results.push(RowResult { values });
+        let database = self
+            .table()
+            .get_mut(&connection)
+            .map_err(|_| Error::InvalidConnection)?
+            .connection
+            .take()
+            .ok_or(Error::InvalidConnection)?;
+        let (database, result) = tokio::task::spawn_blocking(move || {
+            let result = run(&database, &statement, parameters);
+            (database, result)
+        })
+        .await
+        .map_err(io)?;
+        if let Ok(held) = self.table().get_mut(&connection) {
+            held.connection = Some(database);
         }
-        Ok(QueryResult { columns, rows: results })
+        result
     }
 
     /// 0 for a handle that is not an open connection (where Spin would trap).
-    fn last_insert_rowid(&mut self, connection: Resource<Connection>) -> i64 {
-        self.with_database(&connection, |database| database.last_insert_rowid()).unwrap_or(0)
+    async fn last_insert_rowid(&mut self, connection: Resource<Connection>) -> i64 {
+        self.with_database(&connection, rusqlite::Connection::last_insert_rowid).unwrap_or(0)
     }
 
     /// 0 for a handle that is not an open connection (where Spin would trap).
-    fn changes(&mut self, connection: Resource<Connection>) -> u64 {
-        self.with_database(&connection, |database| database.changes()).unwrap_or(0)
+    async fn changes(&mut self, connection: Resource<Connection>) -> u64 {
+        self.with_database(&connection, rusqlite::Connection::changes).unwrap_or(0)
     }
 
-    fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
+    async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
         self.table().delete(connection)?;
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! Which handler answers which request: operations endpoints (`/healthz`, `/readyz`, `POST /v1/admin/migrate`)
-//! and accounts (`POST /v1/register`); an unknown path is 404 and a known path with another method 405, both as
+//! accounts (`POST /v1/register`, `POST /v1/login`) and the current session (`GET`/`DELETE /v1/session`); an unknown path is 404 and a known path with another method 405, both as
 //! JSON.
 
 use serde_json::json;
@@ -11,9 +11,18 @@ use crate::http::{Reply, Request};
 use crate::migrate;
 use crate::sql::Db;
 
-/// The app's routes: (path, methods).
-pub const ROUTES: &[(&str, &[&str])] =
-    &[("/healthz", &["GET"]), ("/readyz", &["GET"]), ("/v1/admin/migrate", &["POST"]), ("/v1/register", &["POST"])];
+/// A handler: the request and the configuration in, the answer out.
+pub type Handler = fn(&Request, Lookup<'_>) -> Reply;
+
+/// Every route: its path and a handler per method. The one list both dispatch and 405's `Allow` come from.
+pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
+    ("/healthz", &[("GET", healthz)]),
+    ("/readyz", &[("GET", ready)]),
+    ("/v1/admin/migrate", &[("POST", migrate_endpoint)]),
+    ("/v1/register", &[("POST", crate::accounts::register)]),
+    ("/v1/login", &[("POST", crate::auth::login)]),
+    ("/v1/session", &[("GET", crate::auth::current), ("DELETE", crate::auth::logout)]),
+];
 
 /// Answers `request`, reading configuration through Spin's variables.
 pub fn route(request: &Request) -> Reply {
@@ -25,19 +34,24 @@ pub fn route_with(request: &Request, get: Lookup<'_>) -> Reply {
     let Some((_, methods)) = ROUTES.iter().find(|(path, _)| *path == request.path) else {
         return Reply::error(404, "not_found", "there is no such endpoint");
     };
-    if !methods.contains(&request.method.as_str()) {
-        return Reply::error(405, "method_not_allowed", &format!("use {}", methods.join(" or ")))
-            .with_header("allow", methods.join(", "));
+    match methods.iter().find(|(method, _)| *method == request.method) {
+        Some((_, handler)) => handler(request, get),
+        None => {
+            let allowed: Vec<&str> = methods.iter().map(|(method, _)| *method).collect();
+            Reply::error(405, "method_not_allowed", &format!("use {}", allowed.join(" or ")))
+                .with_header("allow", allowed.join(", "))
+        }
     }
-    match request.path.as_str() {
-        "/healthz" => Reply::json(200, &json!({"status": "ok"})),
-        "/readyz" => ready(get),
-        "/v1/register" => crate::accounts::register(request, get),
-        "/v1/admin/migrate" => match require_api_key(request, get) {
-            Ok(()) => run_migrations(get),
-            Err(refusal) => refusal,
-        },
-        _ => Reply::error(404, "not_found", "there is no such endpoint"),
+}
+
+fn healthz(_: &Request, _: Lookup<'_>) -> Reply {
+    Reply::json(200, &json!({"status": "ok"}))
+}
+
+fn migrate_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
+    match require_api_key(request, get) {
+        Ok(()) => run_migrations(get),
+        Err(refusal) => refusal,
     }
 }
 
@@ -57,7 +71,7 @@ pub fn require_api_key(request: &Request, get: Lookup<'_>) -> Result<(), Reply> 
     }
 }
 
-fn ready(get: Lookup<'_>) -> Reply {
+fn ready(_: &Request, get: Lookup<'_>) -> Reply {
     let db = match Db::open(get) {
         Ok(db) => db,
         Err(error) => {

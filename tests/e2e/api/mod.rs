@@ -6,5 +6,6 @@
 mod accounts;
 mod app;
 mod operations;
+mod sessions;
 
 pub use app::{Backend, TestApp};

@@ -1,0 +1,85 @@
+//! The session policy in force: session-policy's defaults with the app's variables on top
+//! (`session_absolute_seconds`, `session_idle_seconds`, `session_max_per_user`, `session_limit_action` =
+//! `evict-oldest` | `refuse`; an empty value keeps the default), validated by session-policy.
+
+use crate::bindings::mfa::session::policy::{self, OverLimitAction, SessionPolicy};
+use crate::config::Lookup;
+
+/// Why the configured policy cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("session policy: {0}")]
+pub struct PolicyError(pub String);
+
+fn number<T: std::str::FromStr>(get: Lookup<'_>, name: &'static str) -> Result<Option<T>, PolicyError> {
+    match get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(value) => value.parse().map(Some).map_err(|_| PolicyError(format!("{name} must be a whole number"))),
+    }
+}
+
+/// Applies the variables to `base`.
+pub fn with_overrides(mut base: SessionPolicy, get: Lookup<'_>) -> Result<SessionPolicy, PolicyError> {
+    if let Some(value) = number(get, "session_absolute_seconds")? {
+        base.absolute_lifetime = value;
+    }
+    if let Some(value) = number(get, "session_idle_seconds")? {
+        base.idle_timeout = value;
+        // Keep activity writes frequent enough for a short idle timeout (at most half of it).
+        base.activity_write_interval = base.activity_write_interval.min(value / 2);
+    }
+    if let Some(value) = number(get, "session_max_per_user")? {
+        base.max_sessions_per_user = value;
+    }
+    match get("session_limit_action").as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some("evict-oldest") => base.over_limit_action = OverLimitAction::EvictOldest,
+        Some("refuse") => base.over_limit_action = OverLimitAction::Refuse,
+        Some(_) => return Err(PolicyError("session_limit_action must be evict-oldest or refuse".to_owned())),
+    }
+    Ok(base)
+}
+
+/// The policy in force, validated by session-policy.
+pub fn current(get: Lookup<'_>) -> Result<SessionPolicy, PolicyError> {
+    let policy = with_overrides(policy::default_policy(), get)?;
+    policy::validate_policy(policy).map_err(|error| PolicyError(format!("{error:?}")))?;
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn base() -> SessionPolicy {
+        SessionPolicy {
+            absolute_lifetime: 86_400,
+            idle_timeout: 1_800,
+            activity_write_interval: 60,
+            max_sessions_per_user: 5,
+            over_limit_action: OverLimitAction::EvictOldest,
+            step_up_validity: 600,
+            trusted_device_lifetime: 2_592_000,
+        }
+    }
+
+    fn with(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Option<String> {
+        let map: HashMap<&'static str, String> = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn variables_override_the_defaults() {
+        let policy = with_overrides(
+            base(),
+            &with(&[("session_idle_seconds", "60"), ("session_max_per_user", "2"), ("session_limit_action", "refuse")]),
+        )
+        .unwrap();
+        assert_eq!((policy.idle_timeout, policy.activity_write_interval, policy.max_sessions_per_user), (60, 30, 2));
+        assert_eq!(policy.over_limit_action, OverLimitAction::Refuse);
+        assert_eq!(with_overrides(base(), &with(&[("session_idle_seconds", "")])).unwrap(), base());
+        assert!(with_overrides(base(), &with(&[("session_max_per_user", "five")])).is_err());
+        assert!(with_overrides(base(), &with(&[("session_limit_action", "kick")])).is_err());
+    }
+}

@@ -1,0 +1,407 @@
+//! Session records and the two stores they live in.
+//!
+//! - `sqlite`: the `user_sessions` table is the live store. Creating a session runs in one `BEGIN IMMEDIATE`
+//!   transaction: the user's live sessions are read, session-policy's `admit-session` decides what to evict (or to
+//!   refuse), and the evictions and the insert are written before `COMMIT`, so parallel logins cannot exceed the cap.
+//! - `redis-postgres`: the live session is a Redis hash under `mfa:s:<SHA-256 of the token>` (never the token)
+//!   whose TTL is the absolute lifetime, indexed per user in the sorted set `mfa:u:<user id>:s` (score = creation
+//!   time). Creation is one Lua script ([`ADMIT_SCRIPT`]) that drops stale entries, evicts the oldest (or refuses)
+//!   and writes the new session atomically; it returns a flat array (`1`, evicted keys...) or `0`, as Spin's
+//!   `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions`, and evictions and
+//!   endings are written there in the same request.
+//!
+//! Validity (absolute and idle expiry, when to write activity) is session-policy's `check-session`.
+
+use spin_sdk::redis::{Connection as Redis, RedisParameter, RedisResult};
+
+use crate::bindings::mfa::session::policy::{OverLimitAction, SessionPolicy};
+use crate::bindings::mfa::session::sessions::{self as decide, Admission, LiveSession, SessionStatus, SessionTimes};
+use crate::config::{self, Backend, Lookup};
+use crate::sql::{Db, DbError, SqlValue};
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The storage key: SHA-256 of the token, hex (session-policy's `storage-key`).
+    pub key: String,
+    /// The public id (shown in lists, used to revoke one).
+    pub id: String,
+    /// The user.
+    pub user_id: String,
+    /// Authentication assurance level: 1 password, 2 with a second factor.
+    pub aal: i64,
+    /// How it was established (`password`, ...).
+    pub method: String,
+    /// When the user last proved who they are.
+    pub auth_time: i64,
+    /// Created at.
+    pub created_at: i64,
+    /// Last activity written.
+    pub last_seen_at: i64,
+    /// The client address at creation.
+    pub ip: String,
+    /// The user agent at creation.
+    pub user_agent: String,
+}
+
+/// Why an operation on sessions failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Redis failed.
+    #[error("redis: {0}")]
+    Redis(String),
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+}
+
+/// The outcome of admitting a new session.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admitted {
+    /// Created; these sessions (storage keys) were evicted to make room.
+    Created {
+        /// Evicted storage keys.
+        evicted: Vec<String>,
+    },
+    /// The user is at the limit and the policy refuses.
+    Refused,
+}
+
+/// Redis key of a session.
+pub fn redis_key(storage_key: &str) -> String {
+    format!("mfa:s:{storage_key}")
+}
+
+/// Redis key of a user's session index.
+pub fn index_key(user_id: &str) -> String {
+    format!("mfa:u:{user_id}:s")
+}
+
+/// Admits a session atomically (KEYS: index, session; ARGV: now, cap, refuse 0/1, ttl, idle timeout, then the
+/// session's field/value pairs). Returns `{0}` when refused, else `{1, evicted keys...}`.
+pub const ADMIT_SCRIPT: &str = r"
+local now, cap, refuse, ttl, idle = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local live = {}
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local last = redis.call('HGET', member, 'last_seen_at')
+  if last and tonumber(last) + idle > now then
+    table.insert(live, member)
+  else
+    redis.call('DEL', member)
+    redis.call('ZREM', KEYS[1], member)
+  end
+end
+local evicted = {}
+if #live >= cap then
+  if refuse == '1' then return {0} end
+  for i = 1, #live - cap + 1 do
+    table.insert(evicted, live[i])
+    redis.call('DEL', live[i])
+    redis.call('ZREM', KEYS[1], live[i])
+  end
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('ZADD', KEYS[1], now, KEYS[2])
+redis.call('EXPIRE', KEYS[1], ttl)
+return {1, unpack(evicted)}
+";
+
+fn u64_of(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn text(value: &str) -> RedisParameter {
+    RedisParameter::Binary(value.as_bytes().to_vec())
+}
+
+fn redis_error(error: impl std::fmt::Debug) -> StoreError {
+    StoreError::Redis(format!("{error:?}"))
+}
+
+/// The stores of the configured backend.
+pub struct Store {
+    db: Db,
+    redis: Option<Redis>,
+}
+
+impl Store {
+    /// Opens the configured backend.
+    pub fn open(get: Lookup<'_>) -> Result<Self, StoreError> {
+        let db = Db::open(get)?;
+        let redis = match config::backend(get)? {
+            Backend::Sqlite => None,
+            Backend::RedisPostgres => Some(Redis::open(&config::redis_url(get)?).map_err(redis_error)?),
+        };
+        Ok(Self { db, redis })
+    }
+
+    /// The durable database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Records `session` and admits it under `policy` (evicting the oldest or refusing at the cap), atomically.
+    pub fn admit(&self, session: &Session, policy: &SessionPolicy, now: i64) -> Result<Admitted, StoreError> {
+        let expires_at = session.created_at.saturating_add(i64::try_from(policy.absolute_lifetime).unwrap_or(i64::MAX));
+        match &self.redis {
+            None => self.admit_sqlite(session, policy, now, expires_at),
+            Some(redis) => {
+                let admitted = admit_redis(redis, session, policy, now)?;
+                if let Admitted::Created { evicted } = &admitted {
+                    for key in evicted {
+                        let storage_key = key.strip_prefix("mfa:s:").unwrap_or(key);
+                        self.end_record(storage_key, "evicted", now)?;
+                    }
+                    self.insert_record(session, expires_at)?;
+                }
+                Ok(admitted)
+            }
+        }
+    }
+
+    fn admit_sqlite(
+        &self,
+        session: &Session,
+        policy: &SessionPolicy,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Admitted, StoreError> {
+        self.db.execute("BEGIN IMMEDIATE", &[])?;
+        let result = (|| {
+            let live: Vec<LiveSession> = self
+                .db
+                .query(
+                    "SELECT token_hash, created_at, last_seen_at FROM user_sessions \
+                     WHERE user_id = $1 AND ended_at IS NULL",
+                    &[SqlValue::Text(session.user_id.clone())],
+                )?
+                .into_iter()
+                .filter_map(|row| match row.as_slice() {
+                    [key, created, seen] => Some(LiveSession {
+                        id: key.as_str()?.to_owned(),
+                        created_at: u64_of(created.as_i64()?),
+                        last_seen_at: u64_of(seen.as_i64()?),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            match decide::admit_session(*policy, &live, u64_of(now)) {
+                Admission::Refuse => Ok(Admitted::Refused),
+                Admission::Admit(plan) => {
+                    for key in &plan.stale {
+                        self.end_record(key, "expired", now)?;
+                    }
+                    for key in &plan.evict {
+                        self.end_record(key, "evicted", now)?;
+                    }
+                    self.insert_record(session, expires_at)?;
+                    Ok(Admitted::Created { evicted: plan.evict })
+                }
+            }
+        })();
+        match result {
+            Ok(admitted) => {
+                self.db.execute(if admitted == Admitted::Refused { "ROLLBACK" } else { "COMMIT" }, &[])?;
+                Ok(admitted)
+            }
+            Err(error) => {
+                let _ = self.db.execute("ROLLBACK", &[]);
+                Err(error)
+            }
+        }
+    }
+
+    fn insert_record(&self, session: &Session, expires_at: i64) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO user_sessions (id, token_hash, user_id, aal, method, auth_time, created_at, last_seen_at, \
+             expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                SqlValue::Text(session.id.clone()),
+                SqlValue::Text(session.key.clone()),
+                SqlValue::Text(session.user_id.clone()),
+                SqlValue::Int(session.aal),
+                SqlValue::Text(session.method.clone()),
+                SqlValue::Int(session.auth_time),
+                SqlValue::Int(session.created_at),
+                SqlValue::Int(session.last_seen_at),
+                SqlValue::Int(expires_at),
+                SqlValue::Text(session.ip.clone()),
+                SqlValue::Text(session.user_agent.clone()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn end_record(&self, storage_key: &str, reason: &str, now: i64) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE user_sessions SET ended_at = $1, end_reason = $2 WHERE token_hash = $3 AND ended_at IS NULL",
+            &[SqlValue::Int(now), SqlValue::Text(reason.to_owned()), SqlValue::Text(storage_key.to_owned())],
+        )?;
+        Ok(())
+    }
+
+    /// The live session with storage key `key`, checked against `policy` at `now`: an expired one is ended (and
+    /// recorded so) and not returned; activity is written when session-policy says it is due.
+    pub fn find(&self, key: &str, policy: &SessionPolicy, now: i64) -> Result<Option<Session>, StoreError> {
+        let found = match &self.redis {
+            None => self.find_sqlite(key)?,
+            Some(redis) => find_redis(redis, key)?,
+        };
+        let Some(mut session) = found else { return Ok(None) };
+        let times = SessionTimes {
+            created_at: u64_of(session.created_at),
+            last_seen_at: u64_of(session.last_seen_at),
+            auth_time: u64_of(session.auth_time),
+        };
+        match decide::check_session(*policy, times, u64_of(now)) {
+            SessionStatus::Active(active) => {
+                if active.record_activity {
+                    self.touch(&session, now)?;
+                    session.last_seen_at = now;
+                }
+                Ok(Some(session))
+            }
+            SessionStatus::IdleExpired => {
+                self.end(&session, "idle_expired", now)?;
+                Ok(None)
+            }
+            SessionStatus::Expired => {
+                self.end(&session, "expired", now)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn find_sqlite(&self, key: &str) -> Result<Option<Session>, StoreError> {
+        let rows = self.db.query(
+            "SELECT id, user_id, aal, method, auth_time, created_at, last_seen_at, ip, user_agent \
+             FROM user_sessions WHERE token_hash = $1 AND ended_at IS NULL",
+            &[SqlValue::Text(key.to_owned())],
+        )?;
+        Ok(rows.first().and_then(|row| match row.as_slice() {
+            [id, user, aal, method, auth, created, seen, ip, agent] => Some(Session {
+                key: key.to_owned(),
+                id: id.as_str()?.to_owned(),
+                user_id: user.as_str()?.to_owned(),
+                aal: aal.as_i64()?,
+                method: method.as_str()?.to_owned(),
+                auth_time: auth.as_i64()?,
+                created_at: created.as_i64()?,
+                last_seen_at: seen.as_i64()?,
+                ip: ip.as_str().unwrap_or_default().to_owned(),
+                user_agent: agent.as_str().unwrap_or_default().to_owned(),
+            }),
+            _ => None,
+        }))
+    }
+
+    fn touch(&self, session: &Session, now: i64) -> Result<(), StoreError> {
+        if let Some(redis) = &self.redis {
+            redis
+                .execute("HSET", &[text(&redis_key(&session.key)), text("last_seen_at"), RedisParameter::Int64(now)])
+                .map_err(redis_error)?;
+        }
+        self.db.execute(
+            "UPDATE user_sessions SET last_seen_at = $1 WHERE token_hash = $2",
+            &[SqlValue::Int(now), SqlValue::Text(session.key.clone())],
+        )?;
+        Ok(())
+    }
+
+    /// Ends `session` for `reason` (logout, revoked, expired...): gone from the live store and recorded.
+    pub fn end(&self, session: &Session, reason: &str, now: i64) -> Result<(), StoreError> {
+        if let Some(redis) = &self.redis {
+            let key = redis_key(&session.key);
+            redis.execute("DEL", &[text(&key)]).map_err(redis_error)?;
+            redis.execute("ZREM", &[text(&index_key(&session.user_id)), text(&key)]).map_err(redis_error)?;
+        }
+        self.end_record(&session.key, reason, now)
+    }
+}
+
+fn admit_redis(redis: &Redis, session: &Session, policy: &SessionPolicy, now: i64) -> Result<Admitted, StoreError> {
+    let refuse = if policy.over_limit_action == OverLimitAction::Refuse { "1" } else { "0" };
+    let ttl = i64::try_from(policy.absolute_lifetime).unwrap_or(i64::MAX);
+    let idle = i64::try_from(policy.idle_timeout).unwrap_or(i64::MAX);
+    let mut arguments = vec![
+        text(ADMIT_SCRIPT),
+        RedisParameter::Int64(2),
+        text(&index_key(&session.user_id)),
+        text(&redis_key(&session.key)),
+        RedisParameter::Int64(now),
+        RedisParameter::Int64(i64::from(policy.max_sessions_per_user)),
+        text(refuse),
+        RedisParameter::Int64(ttl),
+        RedisParameter::Int64(idle),
+    ];
+    for (field, value) in fields(session) {
+        arguments.push(text(field));
+        arguments.push(text(&value));
+    }
+    let reply = redis.execute("EVAL", &arguments).map_err(redis_error)?;
+    match reply.split_first() {
+        Some((RedisResult::Int64(1), evicted)) => Ok(Admitted::Created {
+            evicted: evicted
+                .iter()
+                .filter_map(|r| match r {
+                    RedisResult::Binary(bytes) => String::from_utf8(bytes.clone()).ok(),
+                    _ => None,
+                })
+                .collect(),
+        }),
+        Some((RedisResult::Int64(0), _)) => Ok(Admitted::Refused),
+        _ => Err(StoreError::Redis(format!("unexpected reply to the admission script: {reply:?}"))),
+    }
+}
+
+fn fields(session: &Session) -> Vec<(&'static str, String)> {
+    vec![
+        ("id", session.id.clone()),
+        ("user_id", session.user_id.clone()),
+        ("aal", session.aal.to_string()),
+        ("method", session.method.clone()),
+        ("auth_time", session.auth_time.to_string()),
+        ("created_at", session.created_at.to_string()),
+        ("last_seen_at", session.last_seen_at.to_string()),
+        ("ip", session.ip.clone()),
+        ("user_agent", session.user_agent.clone()),
+    ]
+}
+
+fn find_redis(redis: &Redis, key: &str) -> Result<Option<Session>, StoreError> {
+    let reply = redis.execute("HGETALL", &[text(&redis_key(key))]).map_err(redis_error)?;
+    let values: Vec<String> = reply
+        .into_iter()
+        .map(|r| match r {
+            RedisResult::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            RedisResult::Status(s) => s,
+            RedisResult::Int64(i) => i.to_string(),
+            RedisResult::Nil => String::new(),
+        })
+        .collect();
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let map: std::collections::HashMap<&str, &str> =
+        values.chunks(2).filter_map(|pair| Some((pair.first()?.as_str(), pair.get(1)?.as_str()))).collect();
+    let int = |name: &str| map.get(name).and_then(|v| v.parse::<i64>().ok());
+    let string = |name: &str| map.get(name).map(|v| (*v).to_owned());
+    Ok((|| {
+        Some(Session {
+            key: key.to_owned(),
+            id: string("id")?,
+            user_id: string("user_id")?,
+            aal: int("aal")?,
+            method: string("method")?,
+            auth_time: int("auth_time")?,
+            created_at: int("created_at")?,
+            last_seen_at: int("last_seen_at")?,
+            ip: string("ip").unwrap_or_default(),
+            user_agent: string("user_agent").unwrap_or_default(),
+        })
+    })())
+}

@@ -1,0 +1,132 @@
+//! Login and the current session, on both backends.
+
+use std::sync::Arc;
+
+use super::app::{Answer, BACKENDS};
+use super::{Backend, TestApp};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn register(app: &TestApp, email: &str) {
+    let body = format!(r#"{{"email": "{email}", "password": "{PASSWORD}"}}"#);
+    let answer = app.request("POST", "/v1/register", &[("content-type", "application/json")], &body);
+    assert_eq!(answer.status, 201, "{answer:?}");
+}
+
+fn login(app: &TestApp, email: &str, password: &str) -> Answer {
+    let body = format!(r#"{{"email": "{email}", "password": "{password}"}}"#);
+    app.request("POST", "/v1/login", &[("content-type", "application/json"), ("user-agent", "e2e/1.0")], &body)
+}
+
+fn token(answer: &Answer) -> String {
+    answer.json()["token"].as_str().unwrap_or_else(|| panic!("no token in {answer:?}")).to_owned()
+}
+
+fn with_token(app: &TestApp, method: &str, path: &str, token: &str) -> Answer {
+    app.request(method, path, &[("authorization", &format!("Bearer {token}"))], "")
+}
+
+#[test]
+fn login_current_session_and_logout() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        register(&app, "ada@example.com");
+        let created = login(&app, "ADA@example.com", PASSWORD);
+        assert_eq!(created.status, 201, "{backend:?}: {created:?}");
+        let body = created.json();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!((body["aal"].as_i64(), body["method"].as_str()), (Some(1), Some("password")));
+        assert_eq!(body["user_agent"], "e2e/1.0");
+        assert_eq!(body["ip"], "127.0.0.1");
+        let token = token(&created);
+        assert_eq!(token.len(), 43, "256 bits, URL-safe Base64");
+
+        let current = with_token(&app, "GET", "/v1/session", &token);
+        assert_eq!(current.status, 200, "{backend:?}: {current:?}");
+        assert_eq!(current.json()["session"]["id"], body["id"]);
+
+        // Wrong password and unknown email: one answer.
+        let wrong = login(&app, "ada@example.com", "not the password at all");
+        let unknown = login(&app, "nobody@example.com", PASSWORD);
+        assert_eq!((wrong.status, wrong.error_code()), (401, "invalid_credentials".to_owned()), "{backend:?}");
+        assert_eq!((unknown.status, unknown.body.as_str()), (wrong.status, wrong.body.as_str()), "{backend:?}");
+
+        // Logout: the token stops working at once.
+        assert_eq!(with_token(&app, "DELETE", "/v1/session", &token).status, 200, "{backend:?}");
+        let after = with_token(&app, "GET", "/v1/session", &token);
+        assert_eq!((after.status, after.error_code().as_str()), (401, "unauthenticated"), "{backend:?}");
+        assert_eq!(app.get("/v1/session").status, 401);
+        assert_eq!(with_token(&app, "GET", "/v1/session", "not-a-token").status, 401);
+    }
+}
+
+#[test]
+fn parallel_logins_never_exceed_the_cap_and_evicted_tokens_die() {
+    for backend in BACKENDS {
+        let app = Arc::new(TestApp::spawn(backend));
+        register(&app, "busy@example.com");
+        let logins: Vec<_> = (0..50)
+            .map(|_| {
+                let app = app.clone();
+                std::thread::spawn(move || login(&app, "busy@example.com", PASSWORD))
+            })
+            .collect();
+        let answers: Vec<Answer> = logins.into_iter().map(|l| l.join().unwrap()).collect();
+        assert!(answers.iter().all(|a| a.status == 201), "{backend:?}: {:?}", answers.iter().find(|a| a.status != 201));
+        let live: Vec<String> = answers
+            .iter()
+            .map(token)
+            .filter(|token| with_token(&app, "GET", "/v1/session", token).status == 200)
+            .collect();
+        assert_eq!(live.len(), 5, "{backend:?}: exactly the cap stays live");
+    }
+}
+
+#[test]
+fn refuse_mode_turns_away_a_login_over_the_cap() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn_with(backend, &[("session_max_per_user", "2"), ("session_limit_action", "refuse")]);
+        assert_eq!(app.post_with_key("/v1/admin/migrate", "").status, 200);
+        register(&app, "two@example.com");
+        let first = token(&login(&app, "two@example.com", PASSWORD));
+        let _second = token(&login(&app, "two@example.com", PASSWORD));
+        let third = login(&app, "two@example.com", PASSWORD);
+        assert_eq!((third.status, third.error_code().as_str()), (409, "session_limit_reached"), "{backend:?}");
+        // Logging one out makes room.
+        assert_eq!(with_token(&app, "DELETE", "/v1/session", &first).status, 200);
+        assert_eq!(login(&app, "two@example.com", PASSWORD).status, 201, "{backend:?}");
+    }
+}
+
+#[test]
+fn redis_holds_no_raw_token() {
+    let app = TestApp::spawn(Backend::RedisPostgres);
+    register(&app, "keys@example.com");
+    let token = token(&login(&app, "keys@example.com", PASSWORD));
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let keys = redis_keys(&url);
+    assert!(keys.iter().any(|k| k.starts_with("mfa:s:")), "{keys:?}");
+    assert!(keys.iter().all(|k| !k.contains(&token)), "a Redis key holds the raw token");
+}
+
+/// `KEYS mfa:*` through a plain RESP exchange.
+fn redis_keys(url: &str) -> Vec<String> {
+    use std::io::{Read, Write};
+    let authority = url.trim_start_matches("redis://").split('/').next().unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    let mut stream = std::net::TcpStream::connect(host_port).unwrap();
+    stream.write_all(b"*2\r\n$4\r\nKEYS\r\n$5\r\nmfa:*\r\n").unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+    let mut reply = Vec::new();
+    let mut buffer = [0u8; 65536];
+    while let Ok(n) = stream.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        reply.extend_from_slice(&buffer[..n]);
+        if reply.ends_with(b"\r\n") && reply.len() > 4 {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&reply).lines().filter(|l| l.starts_with("mfa:")).map(str::to_owned).collect()
+}
