@@ -9,6 +9,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::clock::now;
 use crate::config::Lookup;
 use crate::http::{Reply, Request};
 use crate::password::{self, PasswordError};
@@ -60,12 +61,6 @@ fn password_refusal(error: &PasswordError) -> Reply {
         PasswordError::ContainsEmail => "password_contains_email",
     };
     Reply::error(400, code, &error.to_string())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A new random user id (128 bits, hex).

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::accounts::{json_body, normalize_email};
 use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::tokens;
+use crate::clock::now;
 use crate::config::Lookup;
 use crate::http::{Reply, Request};
 use crate::password;
@@ -23,12 +24,6 @@ use crate::sql::SqlValue;
 struct Login {
     email: String,
     password: String,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn unavailable(what: &str, error: &impl std::fmt::Display) -> Reply {

@@ -1,14 +1,17 @@
 //! The Spin HTTP app: the imperative shell of the MFA and session service (see `../shared/DESIGN.md`). It parses
-//! HTTP ([`http`]), reads its configuration from Spin variables ([`config`]), talks to SQLite or Postgres through
-//! one small SQL layer ([`sql`]), keeps the schema current ([`migrate`]) and routes requests ([`router`]). The
-//! pure decisions (tokens, session policy, throttling, risk) come from the session-policy component through its WIT
-//! imports ([`bindings`]), composed in by Spin or mfa-host as spin.toml's `[component.api.dependencies]` says.
+//! HTTP ([`http`]), reads its configuration from Spin variables ([`config`], [`policy`]), talks to SQLite or
+//! Postgres through one small SQL layer ([`sql`]), keeps the schema current ([`migrate`]), registers accounts
+//! ([`accounts`], [`password`]), logs users in and keeps their sessions ([`auth`], [`sessions`]), and routes
+//! requests ([`router`]). The pure decisions (tokens, session policy, throttling, risk) come from the
+//! session-policy component through its WIT imports ([`bindings`]), composed in by Spin or mfa-host as spin.toml's
+//! `[component.api.dependencies]` says.
 //!
 //! Everything but the entry point compiles natively, so the logic is unit-tested with `cargo test`; the app as a
-//! whole is tested end to end through mfa-host (`tests/e2e/api*.rs`).
+//! whole is tested end to end through mfa-host (`tests/e2e/api/`), on both storage backends.
 
 pub mod accounts;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod migrate;

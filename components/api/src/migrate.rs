@@ -3,6 +3,7 @@
 //! transaction; on Postgres it first takes `pg_advisory_xact_lock`, so two instances migrating at once apply each
 //! migration exactly once; on SQLite `BEGIN IMMEDIATE` does the same. `/readyz` fails until the schema is current.
 
+use crate::clock::now;
 use crate::sql::{Db, DbError, SqlValue};
 
 /// One migration.
@@ -57,12 +58,6 @@ pub fn statements(sql: &str) -> Vec<String> {
         statements.push(current.trim().to_owned());
     }
     statements
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The schema version the database is at (0 before any migration).
