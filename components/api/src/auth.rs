@@ -26,7 +26,8 @@ struct Login {
     password: String,
 }
 
-fn unavailable(what: &str, error: &impl std::fmt::Display) -> Reply {
+/// 503 for a storage failure, logged with `what` (never with the request's data).
+pub fn unavailable(what: &str, error: &impl std::fmt::Display) -> Reply {
     eprintln!("{what}: {error}");
     Reply::error(503, "unavailable", "the service cannot reach its storage")
 }

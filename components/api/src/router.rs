@@ -1,5 +1,5 @@
 //! Which handler answers which request: operations endpoints (`/healthz`, `/readyz`, `POST /v1/admin/migrate`)
-//! accounts (`POST /v1/register`, `POST /v1/login`) and the current session (`GET`/`DELETE /v1/session`); an unknown path is 404 and a known path with another method 405, both as
+//! accounts (`POST /v1/register`, `POST /v1/login`) and sessions (`/v1/session...`, `/v1/sessions...`); an unknown path is 404 and a known path with another method 405, both as
 //! JSON.
 
 use serde_json::json;
@@ -22,7 +22,25 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/register", &[("POST", crate::accounts::register)]),
     ("/v1/login", &[("POST", crate::auth::login)]),
     ("/v1/session", &[("GET", crate::auth::current), ("DELETE", crate::auth::logout)]),
+    ("/v1/session/refresh", &[("POST", crate::session_api::refresh)]),
+    ("/v1/sessions", &[("GET", crate::session_api::list)]),
+    ("/v1/sessions/revoke-others", &[("POST", crate::session_api::revoke_others)]),
+    ("/v1/sessions/revoke-all", &[("POST", crate::session_api::revoke_everything)]),
+    ("/v1/sessions/{id}", &[("DELETE", crate::session_api::revoke_one)]),
 ];
+
+/// Whether `pattern` (segments, `{name}` matching any one non-empty segment) matches `path`.
+fn matches(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p.starts_with('{') && p.ends_with('}') && !s.is_empty() => {}
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
+}
 
 /// Answers `request`, reading configuration through Spin's variables.
 pub fn route(request: &Request) -> Reply {
@@ -31,7 +49,9 @@ pub fn route(request: &Request) -> Reply {
 
 /// Answers `request` with configuration from `get`.
 pub fn route_with(request: &Request, get: Lookup<'_>) -> Reply {
-    let Some((_, methods)) = ROUTES.iter().find(|(path, _)| *path == request.path) else {
+    // Exact paths first, so `/v1/sessions/revoke-all` is never taken for a session id.
+    let exact = ROUTES.iter().find(|(path, _)| *path == request.path);
+    let Some((_, methods)) = exact.or_else(|| ROUTES.iter().find(|(path, _)| matches(path, &request.path))) else {
         return Reply::error(404, "not_found", "there is no such endpoint");
     };
     match methods.iter().find(|(method, _)| *method == request.method) {
@@ -103,5 +123,19 @@ fn run_migrations(get: Lookup<'_>) -> Reply {
             eprintln!("migrate: {error}");
             Reply::error(503, "migration_failed", "the migrations could not be applied; see the service log")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_one_segment_per_parameter() {
+        assert!(matches("/v1/sessions/{id}", "/v1/sessions/abc"));
+        assert!(!matches("/v1/sessions/{id}", "/v1/sessions/"));
+        assert!(!matches("/v1/sessions/{id}", "/v1/sessions/a/b"));
+        assert!(!matches("/v1/sessions/{id}", "/v1/sessions"));
+        assert!(matches("/healthz", "/healthz"));
     }
 }

@@ -247,6 +247,18 @@ impl Store {
     /// The live session with storage key `key`, checked against `policy` at `now`: an expired one is ended (and
     /// recorded so) and not returned; activity is written when session-policy says it is due.
     pub fn find(&self, key: &str, policy: &SessionPolicy, now: i64) -> Result<Option<Session>, StoreError> {
+        self.check(key, policy, now, true)
+    }
+
+    /// As [`Store::find`]; `record_activity` false for reads on the user's behalf that are not the session's own
+    /// use (listing the user's sessions must not keep the others alive).
+    fn check(
+        &self,
+        key: &str,
+        policy: &SessionPolicy,
+        now: i64,
+        record_activity: bool,
+    ) -> Result<Option<Session>, StoreError> {
         let found = match &self.redis {
             None => self.find_sqlite(key)?,
             Some(redis) => find_redis(redis, key)?,
@@ -259,7 +271,7 @@ impl Store {
         };
         match decide::check_session(*policy, times, u64_of(now)) {
             SessionStatus::Active(active) => {
-                if active.record_activity {
+                if active.record_activity && record_activity {
                     self.touch(&session, now)?;
                     session.last_seen_at = now;
                 }
@@ -321,7 +333,87 @@ impl Store {
         }
         self.end_record(&session.key, reason, now)
     }
+
+    /// The user's live sessions, oldest first (expired ones are ended on the way, as [`Store::find`] does).
+    pub fn list(&self, user_id: &str, policy: &SessionPolicy, now: i64) -> Result<Vec<Session>, StoreError> {
+        let keys: Vec<String> = match &self.redis {
+            Some(redis) => redis
+                .execute("ZRANGE", &[text(&index_key(user_id)), RedisParameter::Int64(0), RedisParameter::Int64(-1)])
+                .map_err(redis_error)?
+                .into_iter()
+                .filter_map(|r| match r {
+                    RedisResult::Binary(bytes) => String::from_utf8(bytes).ok(),
+                    _ => None,
+                })
+                .map(|key| key.strip_prefix("mfa:s:").map(str::to_owned).unwrap_or(key))
+                .collect(),
+            None => self
+                .db
+                .query(
+                    "SELECT token_hash FROM user_sessions WHERE user_id = $1 AND ended_at IS NULL \
+                     ORDER BY created_at, id",
+                    &[SqlValue::Text(user_id.to_owned())],
+                )?
+                .into_iter()
+                .filter_map(|row| row.first()?.as_str().map(str::to_owned))
+                .collect(),
+        };
+        let mut sessions = Vec::new();
+        for key in keys {
+            match self.check(&key, policy, now, false)? {
+                Some(session) if session.user_id == user_id => sessions.push(session),
+                // Gone from the live store but still indexed: drop the stale index entry.
+                None => {
+                    if let Some(redis) = &self.redis {
+                        redis
+                            .execute("ZREM", &[text(&index_key(user_id)), text(&redis_key(&key))])
+                            .map_err(redis_error)?;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        sessions.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(sessions)
+    }
+
+    /// Moves `session` to the storage key `new_key` (a new token): the old token stops working at once, the
+    /// session keeps its id and times.
+    pub fn rotate(&self, session: &Session, new_key: &str) -> Result<(), StoreError> {
+        if let Some(redis) = &self.redis {
+            let reply = redis
+                .execute(
+                    "EVAL",
+                    &[
+                        text(ROTATE_SCRIPT),
+                        RedisParameter::Int64(3),
+                        text(&redis_key(&session.key)),
+                        text(&redis_key(new_key)),
+                        text(&index_key(&session.user_id)),
+                    ],
+                )
+                .map_err(redis_error)?;
+            if !matches!(reply.first(), Some(RedisResult::Int64(1))) {
+                return Err(StoreError::Redis("the session ended while it was being rotated".to_owned()));
+            }
+        }
+        self.db.execute(
+            "UPDATE user_sessions SET token_hash = $1 WHERE token_hash = $2 AND ended_at IS NULL",
+            &[SqlValue::Text(new_key.to_owned()), SqlValue::Text(session.key.clone())],
+        )?;
+        Ok(())
+    }
 }
+
+/// Renames a session to a new key and re-indexes it, atomically (KEYS: old, new, index). `{1}` done, `{0}` gone.
+pub const ROTATE_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local score = redis.call('ZSCORE', KEYS[3], KEYS[1])
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], KEYS[1])
+redis.call('ZADD', KEYS[3], score or 0, KEYS[2])
+return {1}
+";
 
 fn admit_redis(redis: &Redis, session: &Session, policy: &SessionPolicy, now: i64) -> Result<Admitted, StoreError> {
     let refuse = if policy.over_limit_action == OverLimitAction::Refuse { "1" } else { "0" };

@@ -130,3 +130,51 @@ fn redis_keys(url: &str) -> Vec<String> {
     }
     String::from_utf8_lossy(&reply).lines().filter(|l| l.starts_with("mfa:")).map(str::to_owned).collect()
 }
+
+#[test]
+fn sessions_are_listed_revoked_and_rotated() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        register(&app, "many@example.com");
+        register(&app, "other@example.com");
+        let tokens: Vec<String> = (0..4).map(|_| token(&login(&app, "many@example.com", PASSWORD))).collect();
+        let stranger = token(&login(&app, "other@example.com", PASSWORD));
+
+        let listed = with_token(&app, "GET", "/v1/sessions", &tokens[0]).json();
+        let sessions = listed["sessions"].as_array().unwrap().clone();
+        assert_eq!(sessions.len(), 4, "{backend:?}: {listed}");
+        let current: Vec<bool> = sessions.iter().map(|s| s["current"].as_bool().unwrap()).collect();
+        assert_eq!(current.iter().filter(|c| **c).count(), 1, "{backend:?}");
+        let id_of = |token: &str| with_token(&app, "GET", "/v1/session", token).json()["session"]["id"].clone();
+
+        // Revoke one: that token dies, the others live; another user's session id is not found.
+        let second = id_of(&tokens[1]);
+        let revoked = with_token(&app, "DELETE", &format!("/v1/sessions/{}", second.as_str().unwrap()), &tokens[0]);
+        assert_eq!(revoked.status, 200, "{backend:?}: {revoked:?}");
+        assert_eq!(with_token(&app, "GET", "/v1/session", &tokens[1]).status, 401, "{backend:?}");
+        let foreign = id_of(&stranger);
+        let refused = with_token(&app, "DELETE", &format!("/v1/sessions/{}", foreign.as_str().unwrap()), &tokens[0]);
+        assert_eq!((refused.status, refused.error_code().as_str()), (404, "session_not_found"), "{backend:?}");
+        assert_eq!(with_token(&app, "GET", "/v1/session", &stranger).status, 200);
+
+        // Rotate: same session, new token; the old token stops at once.
+        let id = id_of(&tokens[0]);
+        let rotated = with_token(&app, "POST", "/v1/session/refresh", &tokens[0]);
+        assert_eq!(rotated.status, 200, "{backend:?}: {rotated:?}");
+        let fresh = token(&rotated);
+        assert_ne!(fresh, tokens[0]);
+        assert_eq!(with_token(&app, "GET", "/v1/session", &tokens[0]).status, 401, "{backend:?}");
+        assert_eq!(id_of(&fresh), id, "{backend:?}");
+
+        // Revoke the others, then everything.
+        let others = with_token(&app, "POST", "/v1/sessions/revoke-others", &fresh).json();
+        assert_eq!(others["revoked"].as_array().unwrap().len(), 2, "{backend:?}: {others}");
+        assert_eq!(with_token(&app, "GET", "/v1/session", &tokens[2]).status, 401);
+        assert_eq!(with_token(&app, "GET", "/v1/session", &fresh).status, 200);
+        let all = with_token(&app, "POST", "/v1/sessions/revoke-all", &fresh).json();
+        assert_eq!(all["revoked"].as_array().unwrap().len(), 1, "{backend:?}: {all}");
+        assert_eq!(with_token(&app, "GET", "/v1/session", &fresh).status, 401, "{backend:?}");
+        // The other user was never touched.
+        assert_eq!(with_token(&app, "GET", "/v1/session", &stranger).status, 200, "{backend:?}");
+    }
+}

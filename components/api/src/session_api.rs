@@ -1,0 +1,112 @@
+//! A user's sessions: `GET /v1/sessions` (the current one flagged), `DELETE /v1/sessions/{id}` (revoke one),
+//! `POST /v1/sessions/revoke-others`, `POST /v1/sessions/revoke-all`, and `POST /v1/session/refresh` (a new token
+//! for the current session; the old one stops working at once). All need the session token.
+
+use serde_json::json;
+
+use crate::auth::{authenticate, session_json, unavailable};
+use crate::bindings::mfa::session::tokens;
+use crate::clock::now;
+use crate::config::Lookup;
+use crate::http::{Reply, Request};
+
+/// The path prefix of one session.
+pub const ONE_SESSION_PREFIX: &str = "/v1/sessions/";
+
+/// `GET /v1/sessions`.
+pub fn list(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, current, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    match store.list(&current.user_id, &policy, now()) {
+        Ok(sessions) => {
+            let sessions: Vec<serde_json::Value> = sessions
+                .iter()
+                .map(|session| {
+                    let mut shown = session_json(session, &policy);
+                    if let Some(fields) = shown.as_object_mut() {
+                        fields.insert("current".to_owned(), json!(session.id == current.id));
+                    }
+                    shown
+                })
+                .collect();
+            Reply::json(200, &json!({"sessions": sessions}))
+        }
+        Err(error) => unavailable("list sessions", &error),
+    }
+}
+
+/// `DELETE /v1/sessions/{id}`: revokes one of the user's own sessions (404 for any other id).
+pub fn revoke_one(request: &Request, get: Lookup<'_>) -> Reply {
+    let id = request.path.strip_prefix(ONE_SESSION_PREFIX).unwrap_or("");
+    let (store, current, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let now = now();
+    let sessions = match store.list(&current.user_id, &policy, now) {
+        Ok(sessions) => sessions,
+        Err(error) => return unavailable("revoke a session", &error),
+    };
+    let Some(target) = sessions.iter().find(|session| session.id == id) else {
+        return Reply::error(404, "session_not_found", "you have no live session with this id");
+    };
+    match store.end(target, "revoked", now) {
+        Ok(()) => Reply::json(200, &json!({"revoked": [target.id]})),
+        Err(error) => unavailable("revoke a session", &error),
+    }
+}
+
+fn revoke_all(request: &Request, get: Lookup<'_>, keep_current: bool) -> Reply {
+    let (store, current, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let now = now();
+    let sessions = match store.list(&current.user_id, &policy, now) {
+        Ok(sessions) => sessions,
+        Err(error) => return unavailable("revoke sessions", &error),
+    };
+    let mut revoked = Vec::new();
+    for session in sessions.iter().filter(|s| !(keep_current && s.id == current.id)) {
+        if let Err(error) = store.end(session, "revoked", now) {
+            return unavailable("revoke sessions", &error);
+        }
+        revoked.push(session.id.clone());
+    }
+    Reply::json(200, &json!({"revoked": revoked}))
+}
+
+/// `POST /v1/sessions/revoke-others`: every session of the user but this one.
+pub fn revoke_others(request: &Request, get: Lookup<'_>) -> Reply {
+    revoke_all(request, get, true)
+}
+
+/// `POST /v1/sessions/revoke-all`: every session of the user, this one included.
+pub fn revoke_everything(request: &Request, get: Lookup<'_>) -> Reply {
+    revoke_all(request, get, false)
+}
+
+/// `POST /v1/session/refresh`: a new token for the current session.
+pub fn refresh(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, current, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let token = tokens::new_session_token();
+    let Ok(key) = tokens::storage_key(&token) else {
+        return Reply::error(500, "internal_error", "a session token could not be made");
+    };
+    match store.rotate(&current, &key) {
+        Ok(()) => {
+            let mut body = session_json(&current, &policy);
+            if let Some(fields) = body.as_object_mut() {
+                fields.insert("token".to_owned(), json!(token));
+                fields.insert("token_type".to_owned(), json!("Bearer"));
+            }
+            Reply::json(200, &body)
+        }
+        Err(error) => unavailable("refresh", &error),
+    }
+}
