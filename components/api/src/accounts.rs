@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::clock::now;
 use crate::config::Lookup;
+use crate::events::{self, Event};
 use crate::http::{Reply, Request};
 use crate::password::{self, PasswordError};
 use crate::sql::{Db, DbError, SqlValue};
@@ -107,8 +108,25 @@ pub fn register(request: &Request, get: Lookup<'_>) -> Reply {
     let inserted = db.execute(
         "INSERT INTO users (id, email, password_hash, created_at, updated_at, password_changed_at) \
          VALUES ($1, $2, $3, $4, $4, $4)",
-        &[SqlValue::Text(id), SqlValue::Text(email), SqlValue::Text(hash), SqlValue::Int(now)],
+        &[SqlValue::Text(id.clone()), SqlValue::Text(email.clone()), SqlValue::Text(hash), SqlValue::Int(now)],
     );
+    let (ip, user_agent) = crate::auth::client(request);
+    let record = |kind: &str, user_id: Option<&str>| {
+        let event = Event { kind, user_id, session_id: None, detail: json!({}), ip: &ip, user_agent: &user_agent };
+        events::record_or_log(&db, &event, now);
+    };
+    match &inserted {
+        Ok(_) => record("registered", Some(&id)),
+        Err(DbError::Conflict) => {
+            // The owner of the email sees that someone tried to register it again.
+            let owner = db
+                .query("SELECT id FROM users WHERE email = $1", &[SqlValue::Text(email.clone())])
+                .ok()
+                .and_then(|rows| rows.first().and_then(|row| row.first()).and_then(|v| v.as_str().map(str::to_owned)));
+            record("registration_for_existing_email", owner.as_deref());
+        }
+        Err(_) => {}
+    }
     match inserted {
         // A taken email answers exactly as a new one (see the module documentation).
         Ok(_) | Err(DbError::Conflict) => {

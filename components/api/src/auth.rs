@@ -13,10 +13,11 @@ use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
 use crate::config::Lookup;
+use crate::events::{self, Event};
 use crate::http::{Reply, Request};
 use crate::password;
 use crate::policy;
-use crate::sessions::{Admitted, Session, Store};
+use crate::sessions::{Admitted, Found, Session, Store};
 use crate::sql::SqlValue;
 
 #[derive(Deserialize)]
@@ -37,6 +38,27 @@ fn policy_or_reply(get: Lookup<'_>) -> Result<SessionPolicy, Reply> {
         eprintln!("{error}");
         Reply::error(500, "misconfigured", "the session policy variables are invalid")
     })
+}
+
+/// The client address and user agent of `request`, as events and sessions record them.
+pub fn client(request: &Request) -> (String, String) {
+    let ip = request.client_ip().map(|ip| ip.to_string()).unwrap_or_default();
+    (ip, request.header("user-agent").unwrap_or("").chars().take(512).collect())
+}
+
+/// Records a security event about `request` (logged, not failed, if it cannot be written).
+pub fn record(
+    store: &Store,
+    request: &Request,
+    kind: &str,
+    user_id: Option<&str>,
+    session_id: Option<&str>,
+    detail: serde_json::Value,
+    at: i64,
+) {
+    let (ip, user_agent) = client(request);
+    let event = Event { kind, user_id, session_id, detail, ip: &ip, user_agent: &user_agent };
+    events::record_or_log(store.db(), &event, at);
 }
 
 /// The session as the API shows it.
@@ -89,7 +111,10 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
         _ => (None, None),
     };
     let verified = password::verify(&body.password, stored_hash.as_deref());
-    let Some(user_id) = user_id.filter(|_| verified) else {
+    let now = now();
+    let Some(user_id) = user_id.clone().filter(|_| verified) else {
+        let detail = json!({"reason": if user_id.is_some() { "wrong_password" } else { "unknown_email" }});
+        record(&store, request, "login_failed", user_id.as_deref(), None, detail, now);
         return Reply::error(401, "invalid_credentials", "the email or password is wrong");
     };
 
@@ -97,7 +122,7 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
     let Ok(key) = tokens::storage_key(&token) else {
         return Reply::error(500, "internal_error", "a session token could not be made");
     };
-    let now = now();
+    let (ip, user_agent) = client(request);
     let session = Session {
         key,
         id: tokens::new_challenge_id(),
@@ -107,11 +132,19 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
         auth_time: now,
         created_at: now,
         last_seen_at: now,
-        ip: request.client_ip().map(|ip| ip.to_string()).unwrap_or_default(),
-        user_agent: request.header("user-agent").unwrap_or("").chars().take(512).collect(),
+        ip,
+        user_agent,
     };
     match store.admit(&session, &policy, now) {
-        Ok(Admitted::Created { .. }) => {
+        Ok(Admitted::Created { evicted }) => {
+            let uid = Some(session.user_id.as_str());
+            let sid = Some(session.id.as_str());
+            record(&store, request, "login_succeeded", uid, sid, json!({"method": "password"}), now);
+            record(&store, request, "session_created", uid, sid, json!({"aal": 1}), now);
+            if !evicted.is_empty() {
+                let detail = json!({"reason": "session_limit", "count": evicted.len()});
+                record(&store, request, "session_evicted", uid, None, detail, now);
+            }
             let mut body = session_json(&session, &policy);
             if let Some(fields) = body.as_object_mut() {
                 fields.insert("token".to_owned(), json!(token));
@@ -119,11 +152,15 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
             }
             Reply::json(201, &body)
         }
-        Ok(Admitted::Refused) => Reply::error(
-            409,
-            "session_limit_reached",
-            "this account has the maximum number of sessions: log out of one first",
-        ),
+        Ok(Admitted::Refused) => {
+            let detail = json!({"reason": "session_limit"});
+            record(&store, request, "login_refused", Some(&session.user_id), None, detail, now);
+            Reply::error(
+                409,
+                "session_limit_reached",
+                "this account has the maximum number of sessions: log out of one first",
+            )
+        }
         Err(error) => unavailable("login", &error),
     }
 }
@@ -138,9 +175,15 @@ pub fn authenticate(request: &Request, get: Lookup<'_>) -> Result<(Store, Sessio
     let key = tokens::storage_key(token.trim()).map_err(|_| unauthenticated())?;
     let policy = policy_or_reply(get)?;
     let store = Store::open(get).map_err(|error| unavailable("authenticate", &error))?;
-    match store.find(&key, &policy, now()) {
-        Ok(Some(session)) => Ok((store, session, policy)),
-        Ok(None) => Err(unauthenticated()),
+    let now = now();
+    match store.find(&key, &policy, now) {
+        Ok(Found::Live(session)) => Ok((store, session, policy)),
+        Ok(Found::Ended(session, reason)) => {
+            let detail = json!({"reason": reason});
+            record(&store, request, "session_expired", Some(&session.user_id), Some(&session.id), detail, now);
+            Err(unauthenticated())
+        }
+        Ok(Found::Missing) => Err(unauthenticated()),
         Err(error) => Err(unavailable("authenticate", &error)),
     }
 }
@@ -157,7 +200,11 @@ pub fn current(request: &Request, get: Lookup<'_>) -> Reply {
 pub fn logout(request: &Request, get: Lookup<'_>) -> Reply {
     match authenticate(request, get) {
         Ok((store, session, _)) => match store.end(&session, "logout", now()) {
-            Ok(()) => Reply::json(200, &json!({"status": "logged_out"})),
+            Ok(()) => {
+                let detail = json!({"reason": "logout"});
+                record(&store, request, "session_revoked", Some(&session.user_id), Some(&session.id), detail, now());
+                Reply::json(200, &json!({"status": "logged_out"}))
+            }
             Err(error) => unavailable("logout", &error),
         },
         Err(refusal) => refusal,

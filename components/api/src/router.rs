@@ -27,6 +27,7 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/sessions/revoke-others", &[("POST", crate::session_api::revoke_others)]),
     ("/v1/sessions/revoke-all", &[("POST", crate::session_api::revoke_everything)]),
     ("/v1/sessions/{id}", &[("DELETE", crate::session_api::revoke_one)]),
+    ("/v1/activity", &[("GET", crate::session_api::activity)]),
 ];
 
 /// Whether `pattern` (segments, `{name}` matching any one non-empty segment) matches `path`.

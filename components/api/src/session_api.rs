@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::auth::{authenticate, session_json, unavailable};
+use crate::auth::{authenticate, record, session_json, unavailable};
 use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
 use crate::config::Lookup;
@@ -53,7 +53,11 @@ pub fn revoke_one(request: &Request, get: Lookup<'_>) -> Reply {
         return Reply::error(404, "session_not_found", "you have no live session with this id");
     };
     match store.end(target, "revoked", now) {
-        Ok(()) => Reply::json(200, &json!({"revoked": [target.id]})),
+        Ok(()) => {
+            let detail = json!({"reason": "revoked", "by_session": current.id});
+            record(&store, request, "session_revoked", Some(&target.user_id), Some(&target.id), detail, now);
+            Reply::json(200, &json!({"revoked": [target.id]}))
+        }
         Err(error) => unavailable("revoke a session", &error),
     }
 }
@@ -73,6 +77,9 @@ fn revoke_all(request: &Request, get: Lookup<'_>, keep_current: bool) -> Reply {
         if let Err(error) = store.end(session, "revoked", now) {
             return unavailable("revoke sessions", &error);
         }
+        let detail =
+            json!({"reason": if keep_current { "revoke_others" } else { "revoke_all" }, "by_session": current.id});
+        record(&store, request, "session_revoked", Some(&session.user_id), Some(&session.id), detail, now);
         revoked.push(session.id.clone());
     }
     Reply::json(200, &json!({"revoked": revoked}))
@@ -100,6 +107,7 @@ pub fn refresh(request: &Request, get: Lookup<'_>) -> Reply {
     };
     match store.rotate(&current, &key) {
         Ok(()) => {
+            record(&store, request, "session_rotated", Some(&current.user_id), Some(&current.id), json!({}), now());
             let mut body = session_json(&current, &policy);
             if let Some(fields) = body.as_object_mut() {
                 fields.insert("token".to_owned(), json!(token));
@@ -108,5 +116,17 @@ pub fn refresh(request: &Request, get: Lookup<'_>) -> Reply {
             Reply::json(200, &body)
         }
         Err(error) => unavailable("refresh", &error),
+    }
+}
+
+/// `GET /v1/activity`: the user's security events, newest first (at most 100).
+pub fn activity(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, current, _) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    match crate::events::for_user(store.db(), &current.user_id, 100) {
+        Ok(events) => Reply::json(200, &json!({"events": events})),
+        Err(error) => unavailable("activity", &error),
     }
 }

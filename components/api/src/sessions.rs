@@ -70,6 +70,17 @@ pub enum Admitted {
     Refused,
 }
 
+/// What a lookup found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    /// A live session.
+    Live(Session),
+    /// A session that had just expired, now ended; with the reason (`expired` or `idle_expired`).
+    Ended(Session, &'static str),
+    /// Nothing under that key.
+    Missing,
+}
+
 /// Redis key of a session.
 pub fn redis_key(storage_key: &str) -> String {
     format!("mfa:s:{storage_key}")
@@ -246,24 +257,18 @@ impl Store {
 
     /// The live session with storage key `key`, checked against `policy` at `now`: an expired one is ended (and
     /// recorded so) and not returned; activity is written when session-policy says it is due.
-    pub fn find(&self, key: &str, policy: &SessionPolicy, now: i64) -> Result<Option<Session>, StoreError> {
+    pub fn find(&self, key: &str, policy: &SessionPolicy, now: i64) -> Result<Found, StoreError> {
         self.check(key, policy, now, true)
     }
 
     /// As [`Store::find`]; `record_activity` false for reads on the user's behalf that are not the session's own
     /// use (listing the user's sessions must not keep the others alive).
-    fn check(
-        &self,
-        key: &str,
-        policy: &SessionPolicy,
-        now: i64,
-        record_activity: bool,
-    ) -> Result<Option<Session>, StoreError> {
+    fn check(&self, key: &str, policy: &SessionPolicy, now: i64, record_activity: bool) -> Result<Found, StoreError> {
         let found = match &self.redis {
             None => self.find_sqlite(key)?,
             Some(redis) => find_redis(redis, key)?,
         };
-        let Some(mut session) = found else { return Ok(None) };
+        let Some(mut session) = found else { return Ok(Found::Missing) };
         let times = SessionTimes {
             created_at: u64_of(session.created_at),
             last_seen_at: u64_of(session.last_seen_at),
@@ -275,15 +280,15 @@ impl Store {
                     self.touch(&session, now)?;
                     session.last_seen_at = now;
                 }
-                Ok(Some(session))
+                Ok(Found::Live(session))
             }
             SessionStatus::IdleExpired => {
                 self.end(&session, "idle_expired", now)?;
-                Ok(None)
+                Ok(Found::Ended(session, "idle_expired"))
             }
             SessionStatus::Expired => {
                 self.end(&session, "expired", now)?;
-                Ok(None)
+                Ok(Found::Ended(session, "expired"))
             }
         }
     }
@@ -361,16 +366,16 @@ impl Store {
         let mut sessions = Vec::new();
         for key in keys {
             match self.check(&key, policy, now, false)? {
-                Some(session) if session.user_id == user_id => sessions.push(session),
+                Found::Live(session) if session.user_id == user_id => sessions.push(session),
                 // Gone from the live store but still indexed: drop the stale index entry.
-                None => {
+                Found::Missing => {
                     if let Some(redis) = &self.redis {
                         redis
                             .execute("ZREM", &[text(&index_key(user_id)), text(&redis_key(&key))])
                             .map_err(redis_error)?;
                     }
                 }
-                Some(_) => {}
+                Found::Live(_) | Found::Ended(..) => {}
             }
         }
         sessions.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));

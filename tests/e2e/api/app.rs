@@ -70,7 +70,7 @@ fn unique(prefix: &str) -> String {
 }
 
 /// A Postgres database of its own, dropped with its connections at the end.
-struct Database {
+pub struct Database {
     admin: String,
     name: String,
 }
@@ -89,6 +89,23 @@ fn run_admin(admin: &str, statement: &str) {
         drop(client);
         let _ = driver.await;
     });
+}
+
+impl Database {
+    /// Runs `sql` on this database; every column is read as text (cast in the query).
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let mut config: tokio_postgres::Config = self.admin.parse().unwrap();
+        config.dbname(&self.name);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+            let driver = tokio::spawn(connection);
+            let rows = client.query(sql, &[]).await.unwrap();
+            drop(client);
+            let _ = driver.await;
+            rows.iter().map(|row| (0..row.len()).map(|i| row.get::<_, Option<String>>(i)).collect()).collect()
+        })
+    }
 }
 
 impl Drop for Database {
@@ -224,6 +241,11 @@ impl TestApp {
             .collect();
         let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
         Answer { status, headers, body: if chunked { dechunk(body) } else { body.to_owned() } }
+    }
+
+    /// The app's own Postgres database (Redis + Postgres backend only).
+    pub fn database(&self) -> Option<&Database> {
+        self.database.as_ref()
     }
 
     /// GET.

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod app;
+mod events;
 mod operations;
 mod sessions;
 

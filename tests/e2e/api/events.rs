@@ -1,0 +1,102 @@
+//! The security-event trail: what the user sees, the IP it records, and the hash chain (checked here with an
+//! independent SHA-256 over the stored rows).
+
+use sha2::{Digest, Sha256};
+
+use super::app::{Answer, BACKENDS};
+use super::{Backend, TestApp};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn post_json(app: &TestApp, path: &str, body: &str, extra: &[(&str, &str)]) -> Answer {
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend_from_slice(extra);
+    app.request("POST", path, &headers, body)
+}
+
+fn credentials(email: &str, password: &str) -> String {
+    format!(r#"{{"email": "{email}", "password": "{password}"}}"#)
+}
+
+#[test]
+fn the_user_sees_their_events_with_the_real_client_address() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        assert_eq!(post_json(&app, "/v1/register", &credentials("eve@example.com", PASSWORD), &[]).status, 201);
+        let forged = [("spin-client-addr", "203.0.113.9:4444"), ("user-agent", "probe/2")];
+        assert_eq!(
+            post_json(&app, "/v1/login", &credentials("eve@example.com", "wrong password here"), &forged).status,
+            401
+        );
+        let first = post_json(&app, "/v1/login", &credentials("eve@example.com", PASSWORD), &forged);
+        let token = first.json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(first.json()["ip"], "127.0.0.1", "{backend:?}: a forged spin-client-addr is not the client");
+        let bearer = format!("Bearer {token}");
+        assert_eq!(app.request("POST", "/v1/session/refresh", &[("authorization", &bearer)], "").status, 200);
+        let stale = app.request("POST", "/v1/session/refresh", &[("authorization", &bearer)], "");
+        assert_eq!(stale.status, 401, "the old token died with the first refresh");
+
+        let second = post_json(&app, "/v1/login", &credentials("eve@example.com", PASSWORD), &[]);
+        let bearer = format!("Bearer {}", second.json()["token"].as_str().unwrap());
+        let activity = app.request("GET", "/v1/activity", &[("authorization", &bearer)], "");
+        assert_eq!(activity.status, 200, "{backend:?}: {activity:?}");
+        let events = activity.json()["events"].as_array().unwrap().clone();
+        let kinds: Vec<&str> = events.iter().rev().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "registered",
+                "login_failed",
+                "login_succeeded",
+                "session_created",
+                "session_rotated",
+                "login_succeeded",
+                "session_created"
+            ],
+            "{backend:?}"
+        );
+        assert!(events.iter().all(|e| e["ip"] == "127.0.0.1"), "{backend:?}: {events:?}");
+        let failed = events.iter().find(|e| e["kind"] == "login_failed").unwrap();
+        assert_eq!(failed["detail"]["reason"], "wrong_password", "{backend:?}");
+        assert!(events.iter().any(|e| e["user_agent"] == "probe/2"));
+    }
+}
+
+fn sha256_hex(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(parts.join("\n").as_bytes());
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_event_chain_verifies_and_personal_data_is_apart() {
+    let app = TestApp::spawn(Backend::RedisPostgres);
+    for n in 0..3 {
+        let email = format!("chain{n}@example.com");
+        assert_eq!(post_json(&app, "/v1/register", &credentials(&email, PASSWORD), &[]).status, 201);
+        assert_eq!(post_json(&app, "/v1/login", &credentials(&email, PASSWORD), &[]).status, 201);
+    }
+    let rows = app.database().unwrap().rows(
+        "SELECT coalesce(user_id, ''), kind, at::text, coalesce(session_id, ''), detail, personal_digest, prev_hash, \
+         hash FROM security_events ORDER BY id",
+    );
+    assert_eq!(rows.len(), 9);
+    let mut previous = "0".repeat(64);
+    for row in &rows {
+        let field = |i: usize| row[i].clone().unwrap();
+        assert_eq!(field(6), previous, "prev_hash links to the event before");
+        let expected = sha256_hex(&[&field(6), &field(1), &field(0), &field(2), &field(3), &field(4), &field(5)]);
+        assert_eq!(field(7), expected, "the stored hash is SHA-256 of the row");
+        previous = field(7);
+    }
+    // The personal data is in its own table, salted, and not in the chained row.
+    let personal = app.database().unwrap().rows(
+        "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest FROM security_event_personal p \
+         JOIN security_events e ON e.id = p.event_id",
+    );
+    assert_eq!(personal.len(), 9);
+    for row in personal {
+        assert_eq!(row[0].as_deref(), Some("127.0.0.1"));
+        assert_eq!(row[1].as_ref().unwrap().len(), 32);
+    }
+}
