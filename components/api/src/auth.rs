@@ -61,10 +61,16 @@ pub fn record(
     events::record_or_log(store.db(), &event, at);
 }
 
-/// The session as the API shows it.
-pub fn session_json(session: &Session, policy: &SessionPolicy) -> serde_json::Value {
+/// When `session` ends without further activity, and when it ends whatever happens.
+pub fn expiry(session: &Session, policy: &SessionPolicy) -> (i64, i64) {
     let absolute = session.created_at.saturating_add(i64::try_from(policy.absolute_lifetime).unwrap_or(i64::MAX));
     let idle = session.last_seen_at.saturating_add(i64::try_from(policy.idle_timeout).unwrap_or(i64::MAX));
+    (absolute.min(idle), absolute)
+}
+
+/// The session as the API shows it.
+pub fn session_json(session: &Session, policy: &SessionPolicy) -> serde_json::Value {
+    let (expires_at, absolute) = expiry(session, policy);
     json!({
         "id": session.id,
         "user_id": session.user_id,
@@ -73,7 +79,7 @@ pub fn session_json(session: &Session, policy: &SessionPolicy) -> serde_json::Va
         "auth_time": session.auth_time,
         "created_at": session.created_at,
         "last_seen_at": session.last_seen_at,
-        "expires_at": absolute.min(idle),
+        "expires_at": expires_at,
         "absolute_expires_at": absolute,
         "ip": session.ip,
         "user_agent": session.user_agent,

@@ -1,7 +1,8 @@
 //! The Spin HTTP app: the imperative shell of the MFA and session service (see `../shared/DESIGN.md`). It parses
 //! HTTP ([`http`]), reads its configuration from Spin variables ([`config`], [`policy`]), talks to SQLite or
 //! Postgres through one small SQL layer ([`sql`]), keeps the schema current ([`migrate`]), registers accounts
-//! ([`accounts`], [`password`]), logs users in and keeps their sessions ([`auth`], [`sessions`], [`session_api`]), records security events ([`events`]), and routes
+//! ([`accounts`], [`password`]), logs users in and keeps their sessions ([`auth`], [`sessions`], [`session_api`]), records security events ([`events`]), answers the product backend's service API ([`service_api`]),
+//! and routes
 //! requests ([`router`]). The pure decisions (tokens, session policy, throttling, risk) come from the
 //! session-policy component through its WIT imports ([`bindings`]), composed in by Spin or mfa-host as spin.toml's
 //! `[component.api.dependencies]` says.
@@ -19,6 +20,7 @@ pub mod migrate;
 pub mod password;
 pub mod policy;
 pub mod router;
+pub mod service_api;
 pub mod session_api;
 pub mod sessions;
 pub mod sql;

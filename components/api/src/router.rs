@@ -28,6 +28,7 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/sessions/revoke-all", &[("POST", crate::session_api::revoke_everything)]),
     ("/v1/sessions/{id}", &[("DELETE", crate::session_api::revoke_one)]),
     ("/v1/activity", &[("GET", crate::session_api::activity)]),
+    ("/v1/introspect", &[("POST", crate::service_api::introspect)]),
 ];
 
 /// Whether `pattern` (segments, `{name}` matching any one non-empty segment) matches `path`.

@@ -7,6 +7,7 @@ mod accounts;
 mod app;
 mod events;
 mod operations;
+mod service;
 mod sessions;
 
 pub use app::{Backend, TestApp};
