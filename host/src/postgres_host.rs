@@ -6,8 +6,8 @@
 //!   `connection-failed("address postgres://host[:port] is not permitted")`; Unix sockets are refused too;
 //! - an open `connection` holds ONE pooled session for its whole life, so `BEGIN ... COMMIT`, `SET` and advisory
 //!   locks work across calls; when the guest drops it (or its request ends) the session goes back to the pool,
-//!   and before anyone reuses it the pool rolls back any open transaction and resets the session (cursors,
-//!   settings, `LISTEN`s, advisory locks, temporary tables);
+//!   at once any transaction it left open is rolled back (so its locks are released), and before anyone reuses it
+//!   the pool resets the session (cursors, settings, `LISTEN`s, advisory locks, temporary tables);
 //! - `query` and `execute` prepare the statement (the server infers parameter types), bind the converted
 //!   parameters ([`crate::postgres_values`]) and run it; a parameter that cannot be converted is `bad-parameter`
 //!   for `query` and `value-conversion-failed` for `execute` (as in Spin); server errors are `query-failed` with
@@ -99,6 +99,19 @@ impl Pools {
 /// An open connection: one pooled session, returned to the pool when dropped.
 pub struct Connection {
     client: Arc<deadpool_postgres::Object>,
+}
+
+impl Drop for Connection {
+    /// Ends whatever transaction the guest left open (releasing its locks) right away, before the session goes
+    /// back to the pool, instead of at its next checkout; the full reset still runs at checkout.
+    fn drop(&mut self) {
+        let (client, Ok(runtime)) = (self.client.clone(), tokio::runtime::Handle::try_current()) else { return };
+        runtime.spawn(async move {
+            if let Err(error) = client.batch_execute("ROLLBACK").await {
+                tracing::debug!(%error, "a returned Postgres session could not roll back");
+            }
+        });
+    }
 }
 
 /// Checks every TCP host of `config` against the component's allowed hosts.

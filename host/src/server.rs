@@ -51,6 +51,9 @@ use crate::variables::AppVariables;
 /// How long a drain may outlast the request timeout (a slow client still reading a response).
 pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
+/// How long past its time budget a guest stuck in a host call gets before its request is answered 504.
+const HOST_CALL_GRACE: Duration = Duration::from_secs(1);
+
 /// How often the epoch advances; a guest's time budget is counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -382,7 +385,14 @@ impl App {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
         });
-        match receiver.await {
+        // The epoch deadline only stops Wasm code; a guest waiting inside a host call (a slow query, a lock) is
+        // stopped here, a little after its budget, by dropping its task and store.
+        let Ok(answered) = tokio::time::timeout(self.limits.request_timeout + HOST_CALL_GRACE, receiver).await else {
+            task.abort();
+            tracing::warn!(component = %component.config.id, "guest over its time budget inside a host call");
+            return empty(StatusCode::GATEWAY_TIMEOUT);
+        };
+        match answered {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 tracing::warn!(component = %component.config.id, %error, "guest answered with an error");

@@ -5,9 +5,9 @@
 //! the labels in its `sqlite_databases` (`access-denied` otherwise, checked first), and a label the host has no
 //! database for is `no-such-database`.
 //!
-//! Connections are kept between requests: when a guest drops one (or its request ends) an open transaction is
-//! rolled back and the connection goes back to its database's idle list. Statements run on tokio's blocking pool,
-//! so a request waiting for the write lock never holds up the others.
+//! A connection is closed when the guest drops it or its request ends (SQLite rolls back whatever transaction it
+//! left open), so no session state (PRAGMAs, TEMP tables, ATTACHed files) carries over to another request.
+//! Statements run on tokio's blocking pool, so a request waiting for the write lock never holds up the others.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,13 +31,9 @@ mod bindings {
 
 use bindings::spin::sqlite::sqlite::{Error, Host, HostConnection, QueryResult, RowResult, Value};
 
-/// Idle connections kept per database.
-const MAX_IDLE: usize = 16;
-
-/// One database: where it is, and its idle connections.
+/// One database: where it is.
 struct Database {
     location: Location,
-    idle: Mutex<Vec<rusqlite::Connection>>,
     /// For an in-memory database: one connection kept open for the host's life, so the data outlives requests.
     _anchor: Option<Mutex<rusqlite::Connection>>,
 }
@@ -52,23 +48,6 @@ impl Database {
                     | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
                     | rusqlite::OpenFlags::SQLITE_OPEN_URI,
             ),
-        }
-    }
-
-    fn take_idle(&self) -> Option<rusqlite::Connection> {
-        self.idle.lock().ok()?.pop()
-    }
-
-    /// Takes back a connection a guest is done with: an open transaction is rolled back first; a connection that
-    /// cannot be brought back to autocommit is closed.
-    fn give_back(&self, connection: rusqlite::Connection) {
-        if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
-            return;
-        }
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < MAX_IDLE
-        {
-            idle.push(connection);
         }
     }
 }
@@ -104,12 +83,11 @@ impl Databases {
             {
                 std::fs::create_dir_all(parent)?;
             }
-            let mut database = Database { location: location.clone(), idle: Mutex::new(Vec::new()), _anchor: None };
+            let mut database = Database { location: location.clone(), _anchor: None };
+            // Opening once at start reports a bad path now rather than at the first request.
             let first = database.connect()?;
             if matches!(location, Location::Memory(_)) {
                 database._anchor = Some(Mutex::new(first));
-            } else {
-                database.give_back(first);
             }
             by_label.insert(label.clone(), Arc::new(database));
         }
@@ -128,18 +106,9 @@ pub fn default_location(dir: &Path) -> Location {
 }
 
 /// An open connection, as the guest holds it: the guest's own rusqlite connection (out on loan to the blocking
-/// pool while a statement runs), given back to its database when dropped.
+/// pool while a statement runs), closed when dropped.
 pub struct Connection {
     connection: Option<rusqlite::Connection>,
-    database: Arc<Database>,
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        if let Some(connection) = self.connection.take() {
-            self.database.give_back(connection);
-        }
-    }
 }
 
 impl RequestState {
@@ -192,16 +161,8 @@ impl HostConnection for RequestState {
             return Err(Error::AccessDenied);
         }
         let database = self.config.sqlite.by_label.get(&database).cloned().ok_or(Error::NoSuchDatabase)?;
-        let connection = match database.take_idle() {
-            Some(connection) => connection,
-            None => {
-                let opening = database.clone();
-                tokio::task::spawn_blocking(move || opening.connect()).await.map_err(io)?.map_err(io)?
-            }
-        };
-        self.table()
-            .push(Connection { connection: Some(connection), database })
-            .map_err(|_| io("too many connections opened"))
+        let connection = tokio::task::spawn_blocking(move || database.connect()).await.map_err(io)?.map_err(io)?;
+        self.table().push(Connection { connection: Some(connection) }).map_err(|_| io("too many connections opened"))
     }
 
     async fn execute(

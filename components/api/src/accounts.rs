@@ -76,7 +76,9 @@ fn new_user_id() -> Result<String, Reply> {
 
 /// `POST /v1/register` `{"email", "password"}`.
 pub fn register(request: &Request, get: Lookup<'_>) -> Reply {
-    if get("allow_registration").is_some_and(|allowed| allowed.trim() == "false") {
+    // Fails closed: only an explicit yes keeps registration open.
+    let allowed = get("allow_registration").map(|v| v.trim().to_ascii_lowercase());
+    if !matches!(allowed.as_deref(), Some("true" | "1" | "yes" | "on")) {
         return Reply::error(403, "registration_disabled", "registration is disabled on this service");
     }
     let registration: Registration = match json_body(request) {

@@ -2,10 +2,12 @@
 //!
 //! Each event row carries `prev_hash` (the previous event's `hash`, or 64 zeros for the first) and
 //! `hash = SHA-256(prev_hash "\n" kind "\n" user "\n" at "\n" session "\n" detail "\n" personal_digest)`, so any
-//! edit, insertion or removal breaks the chain. Personal data (IP address, user agent) lives in
-//! `security_event_personal` beside a random salt; the chain covers only `personal_digest = SHA-256(salt "\n" ip
-//! "\n" user agent)`, so erasing a user's personal rows keeps the chain verifiable. Appending takes a lock
-//! (`pg_advisory_xact_lock` on Postgres, `BEGIN IMMEDIATE` on SQLite) so concurrent writers never fork the chain.
+//! edit, insertion or removal inside the chain breaks it (removing the newest events is only detectable against an
+//! anchor kept elsewhere, e.g. a periodically exported last hash: not built yet). Personal data (IP address, user
+//! agent) lives in `security_event_personal` beside a random salt; the chain covers only
+//! `personal_digest = SHA-256(salt "\n" ip "\n" user agent)`, so erasing a user's personal rows keeps the chain
+//! verifiable. Appending takes a lock (`pg_advisory_xact_lock` on Postgres, `BEGIN IMMEDIATE` on SQLite) so
+//! concurrent writers never fork the chain.
 
 use rand::TryRngCore;
 use serde_json::json;

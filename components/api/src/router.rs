@@ -101,6 +101,10 @@ fn ready(_: &Request, get: Lookup<'_>) -> Reply {
             return Reply::error(503, "not_ready", "the database cannot be reached");
         }
     };
+    if let Err(error) = crate::sessions::Store::open(get).and_then(|store| store.ping()) {
+        eprintln!("readyz: {error}");
+        return Reply::error(503, "not_ready", "the session store cannot be reached");
+    }
     match migrate::current(&db) {
         Ok(version) if version == migrate::latest() => {
             Reply::json(200, &json!({"status": "ready", "schema_version": version}))

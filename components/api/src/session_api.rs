@@ -9,6 +9,7 @@ use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
 use crate::config::Lookup;
 use crate::http::{Reply, Request};
+use crate::sessions::StoreError;
 
 /// The path prefix of one session.
 pub const ONE_SESSION_PREFIX: &str = "/v1/sessions/";
@@ -114,6 +115,9 @@ pub fn refresh(request: &Request, get: Lookup<'_>) -> Reply {
                 fields.insert("token_type".to_owned(), json!("Bearer"));
             }
             Reply::json(200, &body)
+        }
+        Err(StoreError::Ended) => {
+            Reply::error(401, "unauthenticated", "this session has ended").with_header("www-authenticate", "Bearer")
         }
         Err(error) => unavailable("refresh", &error),
     }

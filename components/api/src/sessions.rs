@@ -56,6 +56,9 @@ pub enum StoreError {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// The session ended (logout, revocation, another rotation) while this request was using it.
+    #[error("the session has ended")]
+    Ended,
 }
 
 /// The outcome of admitting a new session.
@@ -92,15 +95,17 @@ pub fn index_key(user_id: &str) -> String {
 }
 
 /// Admits a session atomically (KEYS: index, session; ARGV: now, cap, refuse 0/1, ttl, idle timeout, then the
-/// session's field/value pairs). Returns `{0}` when refused, else `{1, evicted keys...}`.
+/// session's field/value pairs). Returns `{0}` when refused, else `{1, number evicted, evicted keys..., stale
+/// keys...}` (stale: expired or idle-expired entries cleaned up on the way).
 pub const ADMIT_SCRIPT: &str = r"
 local now, cap, refuse, ttl, idle = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local live = {}
+local live, stale = {}, {}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local last = redis.call('HGET', member, 'last_seen_at')
   if last and tonumber(last) + idle > now then
     table.insert(live, member)
   else
+    table.insert(stale, member)
     redis.call('DEL', member)
     redis.call('ZREM', KEYS[1], member)
   end
@@ -118,7 +123,17 @@ redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('ZADD', KEYS[1], now, KEYS[2])
 redis.call('EXPIRE', KEYS[1], ttl)
-return {1, unpack(evicted)}
+local reply = {1, #evicted}
+for _, key in ipairs(evicted) do table.insert(reply, key) end
+for _, key in ipairs(stale) do table.insert(reply, key) end
+return reply
+";
+
+/// Writes a session's last activity only while the session still exists (KEYS: session; ARGV: time), so a
+/// request racing a logout or rotation cannot bring back a deleted key.
+pub const TOUCH_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_seen_at', ARGV[1]) end
+return {1}
 ";
 
 fn u64_of(value: i64) -> u64 {
@@ -150,6 +165,14 @@ impl Store {
         Ok(Self { db, redis })
     }
 
+    /// Checks that Redis (when used) answers.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        if let Some(redis) = &self.redis {
+            redis.execute("PING", &[]).map_err(redis_error)?;
+        }
+        Ok(())
+    }
+
     /// The durable database.
     pub fn db(&self) -> &Db {
         &self.db
@@ -161,13 +184,26 @@ impl Store {
         match &self.redis {
             None => self.admit_sqlite(session, policy, now, expires_at),
             Some(redis) => {
-                let admitted = admit_redis(redis, session, policy, now)?;
-                if let Admitted::Created { evicted } = &admitted {
-                    for key in evicted {
-                        let storage_key = key.strip_prefix("mfa:s:").unwrap_or(key);
-                        self.end_record(storage_key, "evicted", now)?;
+                let (admitted, stale) = admit_redis(redis, session, policy, now)?;
+                let recorded = (|| {
+                    for key in &stale {
+                        self.end_record(key, "expired", now)?;
                     }
-                    self.insert_record(session, expires_at)?;
+                    if let Admitted::Created { evicted } = &admitted {
+                        for key in evicted {
+                            self.end_record(key, "evicted", now)?;
+                        }
+                        self.insert_record(session, expires_at)?;
+                    }
+                    Ok(())
+                })();
+                if let Err(error) = recorded {
+                    // No durable record: the new session must not live on in Redis without one (and without
+                    // anyone holding its token, it would only take a slot).
+                    if admitted != Admitted::Refused {
+                        let _ = self.end_live(redis, session);
+                    }
+                    return Err(error);
                 }
                 Ok(admitted)
             }
@@ -318,9 +354,13 @@ impl Store {
 
     fn touch(&self, session: &Session, now: i64) -> Result<(), StoreError> {
         if let Some(redis) = &self.redis {
-            redis
-                .execute("HSET", &[text(&redis_key(&session.key)), text("last_seen_at"), RedisParameter::Int64(now)])
-                .map_err(redis_error)?;
+            let arguments = [
+                text(TOUCH_SCRIPT),
+                RedisParameter::Int64(1),
+                text(&redis_key(&session.key)),
+                RedisParameter::Int64(now),
+            ];
+            redis.execute("EVAL", &arguments).map_err(redis_error)?;
         }
         self.db.execute(
             "UPDATE user_sessions SET last_seen_at = $1 WHERE token_hash = $2",
@@ -332,11 +372,16 @@ impl Store {
     /// Ends `session` for `reason` (logout, revoked, expired...): gone from the live store and recorded.
     pub fn end(&self, session: &Session, reason: &str, now: i64) -> Result<(), StoreError> {
         if let Some(redis) = &self.redis {
-            let key = redis_key(&session.key);
-            redis.execute("DEL", &[text(&key)]).map_err(redis_error)?;
-            redis.execute("ZREM", &[text(&index_key(&session.user_id)), text(&key)]).map_err(redis_error)?;
+            self.end_live(redis, session)?;
         }
         self.end_record(&session.key, reason, now)
+    }
+
+    fn end_live(&self, redis: &Redis, session: &Session) -> Result<(), StoreError> {
+        let key = redis_key(&session.key);
+        redis.execute("DEL", &[text(&key)]).map_err(redis_error)?;
+        redis.execute("ZREM", &[text(&index_key(&session.user_id)), text(&key)]).map_err(redis_error)?;
+        Ok(())
     }
 
     /// The user's live sessions, oldest first (expired ones are ended on the way, as [`Store::find`] does).
@@ -373,6 +418,8 @@ impl Store {
                         redis
                             .execute("ZREM", &[text(&index_key(user_id)), text(&redis_key(&key))])
                             .map_err(redis_error)?;
+                        // Its Redis TTL (the absolute lifetime) ran out: close the durable record too.
+                        self.end_record(&key, "expired", now)?;
                     }
                 }
                 Found::Live(_) | Found::Ended(..) => {}
@@ -399,13 +446,16 @@ impl Store {
                 )
                 .map_err(redis_error)?;
             if !matches!(reply.first(), Some(RedisResult::Int64(1))) {
-                return Err(StoreError::Redis("the session ended while it was being rotated".to_owned()));
+                return Err(StoreError::Ended);
             }
         }
-        self.db.execute(
+        let moved = self.db.execute(
             "UPDATE user_sessions SET token_hash = $1 WHERE token_hash = $2 AND ended_at IS NULL",
             &[SqlValue::Text(new_key.to_owned()), SqlValue::Text(session.key.clone())],
         )?;
+        if moved == 0 {
+            return Err(StoreError::Ended);
+        }
         Ok(())
     }
 }
@@ -420,7 +470,13 @@ redis.call('ZADD', KEYS[3], score or 0, KEYS[2])
 return {1}
 ";
 
-fn admit_redis(redis: &Redis, session: &Session, policy: &SessionPolicy, now: i64) -> Result<Admitted, StoreError> {
+/// Runs [`ADMIT_SCRIPT`]; returns the decision and the stale sessions cleaned up (storage keys).
+fn admit_redis(
+    redis: &Redis,
+    session: &Session,
+    policy: &SessionPolicy,
+    now: i64,
+) -> Result<(Admitted, Vec<String>), StoreError> {
     let refuse = if policy.over_limit_action == OverLimitAction::Refuse { "1" } else { "0" };
     let ttl = i64::try_from(policy.absolute_lifetime).unwrap_or(i64::MAX);
     let idle = i64::try_from(policy.idle_timeout).unwrap_or(i64::MAX);
@@ -440,17 +496,23 @@ fn admit_redis(redis: &Redis, session: &Session, policy: &SessionPolicy, now: i6
         arguments.push(text(&value));
     }
     let reply = redis.execute("EVAL", &arguments).map_err(redis_error)?;
-    match reply.split_first() {
-        Some((RedisResult::Int64(1), evicted)) => Ok(Admitted::Created {
-            evicted: evicted
-                .iter()
-                .filter_map(|r| match r {
-                    RedisResult::Binary(bytes) => String::from_utf8(bytes.clone()).ok(),
-                    _ => None,
-                })
-                .collect(),
-        }),
-        Some((RedisResult::Int64(0), _)) => Ok(Admitted::Refused),
+    let keys = |values: &[RedisResult]| -> Vec<String> {
+        values
+            .iter()
+            .filter_map(|r| match r {
+                RedisResult::Binary(bytes) => String::from_utf8(bytes.clone()).ok(),
+                _ => None,
+            })
+            .map(|key| key.strip_prefix("mfa:s:").map(str::to_owned).unwrap_or(key))
+            .collect()
+    };
+    match reply.as_slice() {
+        [RedisResult::Int64(1), RedisResult::Int64(count), rest @ ..] => {
+            let split = usize::try_from(*count).unwrap_or(0).min(rest.len());
+            let (evicted, stale) = rest.split_at(split);
+            Ok((Admitted::Created { evicted: keys(evicted) }, keys(stale)))
+        }
+        [RedisResult::Int64(0), ..] => Ok((Admitted::Refused, Vec::new())),
         _ => Err(StoreError::Redis(format!("unexpected reply to the admission script: {reply:?}"))),
     }
 }

@@ -270,6 +270,8 @@ fn a_failing_guest_gets_500_or_504_and_the_host_keeps_serving() {
     let started = Instant::now();
     assert_eq!(host.get("/spin", &[]), (504, String::new()));
     assert!(started.elapsed() < Duration::from_secs(20));
+    // Waiting inside a host call (here a sleep, a poll on the host's clock) is stopped too: 504, not "slept".
+    assert_eq!(host.get("/sleep?ms=8000", &[]), (504, String::new()));
     assert_eq!(host.get("/alloc?mb=8", &[]).0, 200);
     assert_eq!(host.get("/alloc?mb=64", &[]), (500, String::new()));
     assert_eq!(host.get("/echo", &[]).0, 200);

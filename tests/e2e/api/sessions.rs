@@ -107,16 +107,26 @@ fn redis_holds_no_raw_token() {
     let keys = redis_keys(&url);
     assert!(keys.iter().any(|k| k.starts_with("mfa:s:")), "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains(&token)), "a Redis key holds the raw token");
+    // Nor does any value of a session hash.
+    for key in keys.iter().filter(|k| k.starts_with("mfa:s:")) {
+        let values = redis_command(&url, &["HGETALL", key]);
+        assert!(values.contains("user_id"), "{values}");
+        assert!(!values.contains(&token), "a session hash holds the raw token");
+    }
 }
 
-/// `KEYS mfa:*` through a plain RESP exchange.
-fn redis_keys(url: &str) -> Vec<String> {
+/// One command through a plain RESP exchange; the raw reply as text.
+fn redis_command(url: &str, command: &[&str]) -> String {
     use std::io::{Read, Write};
     let authority = url.trim_start_matches("redis://").split('/').next().unwrap();
     let host_port = authority.rsplit('@').next().unwrap();
     let mut stream = std::net::TcpStream::connect(host_port).unwrap();
-    stream.write_all(b"*2\r\n$4\r\nKEYS\r\n$5\r\nmfa:*\r\n").unwrap();
-    stream.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+    let mut request = format!("*{}\r\n", command.len());
+    for part in command {
+        request.push_str(&format!("${}\r\n{part}\r\n", part.len()));
+    }
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
     let mut reply = Vec::new();
     let mut buffer = [0u8; 65536];
     while let Ok(n) = stream.read(&mut buffer) {
@@ -124,11 +134,13 @@ fn redis_keys(url: &str) -> Vec<String> {
             break;
         }
         reply.extend_from_slice(&buffer[..n]);
-        if reply.ends_with(b"\r\n") && reply.len() > 4 {
-            break;
-        }
     }
-    String::from_utf8_lossy(&reply).lines().filter(|l| l.starts_with("mfa:")).map(str::to_owned).collect()
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// `KEYS mfa:*`.
+fn redis_keys(url: &str) -> Vec<String> {
+    redis_command(url, &["KEYS", "mfa:*"]).lines().filter(|l| l.starts_with("mfa:")).map(str::to_owned).collect()
 }
 
 #[test]
