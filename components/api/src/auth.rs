@@ -86,6 +86,16 @@ pub fn session_json(session: &Session, policy: &SessionPolicy) -> serde_json::Va
     })
 }
 
+/// A session with its (new) token, as login and refresh answer.
+pub fn token_answer(session: &Session, policy: &SessionPolicy, token: &str) -> serde_json::Value {
+    let mut body = session_json(session, policy);
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("token".to_owned(), json!(token));
+        fields.insert("token_type".to_owned(), json!("Bearer"));
+    }
+    body
+}
+
 /// `POST /v1/login` `{"email", "password"}` -> 201 with a new session token.
 pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
     let body: Login = match json_body(request) {
@@ -151,12 +161,7 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
                 let detail = json!({"reason": "session_limit", "count": evicted.len()});
                 record(&store, request, "session_evicted", uid, None, detail, now);
             }
-            let mut body = session_json(&session, &policy);
-            if let Some(fields) = body.as_object_mut() {
-                fields.insert("token".to_owned(), json!(token));
-                fields.insert("token_type".to_owned(), json!("Bearer"));
-            }
-            Reply::json(201, &body)
+            Reply::json(201, &token_answer(&session, &policy, &token))
         }
         Ok(Admitted::Refused) => {
             let detail = json!({"reason": "session_limit"});

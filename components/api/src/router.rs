@@ -94,18 +94,18 @@ pub fn require_api_key(request: &Request, get: Lookup<'_>) -> Result<(), Reply> 
 }
 
 fn ready(_: &Request, get: Lookup<'_>) -> Reply {
-    let db = match Db::open(get) {
-        Ok(db) => db,
+    let store = match crate::sessions::Store::open(get).and_then(|store| store.ping().map(|()| store)) {
+        Ok(store) => store,
         Err(error) => {
             eprintln!("readyz: {error}");
-            return Reply::error(503, "not_ready", "the database cannot be reached");
+            let what = match error {
+                crate::sessions::StoreError::Redis(_) => "the session store cannot be reached",
+                _ => "the database cannot be reached",
+            };
+            return Reply::error(503, "not_ready", what);
         }
     };
-    if let Err(error) = crate::sessions::Store::open(get).and_then(|store| store.ping()) {
-        eprintln!("readyz: {error}");
-        return Reply::error(503, "not_ready", "the session store cannot be reached");
-    }
-    match migrate::current(&db) {
+    match migrate::current(store.db()) {
         Ok(version) if version == migrate::latest() => {
             Reply::json(200, &json!({"status": "ready", "schema_version": version}))
         }

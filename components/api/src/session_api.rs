@@ -4,12 +4,12 @@
 
 use serde_json::json;
 
-use crate::auth::{authenticate, record, session_json, unavailable};
+use crate::auth::{authenticate, record, session_json, token_answer, unavailable};
 use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
 use crate::config::Lookup;
 use crate::http::{Reply, Request};
-use crate::sessions::StoreError;
+use crate::sessions::{Session, Store, StoreError};
 
 /// The path prefix of one session.
 pub const ONE_SESSION_PREFIX: &str = "/v1/sessions/";
@@ -38,17 +38,22 @@ pub fn list(request: &Request, get: Lookup<'_>) -> Reply {
     }
 }
 
+/// The request's session, all the user's live sessions, and the time they were read at; else the refusal.
+fn current_and_all(request: &Request, get: Lookup<'_>) -> Result<(Store, Session, Vec<Session>, i64), Reply> {
+    let (store, current, policy) = authenticate(request, get)?;
+    let now = now();
+    match store.list(&current.user_id, &policy, now) {
+        Ok(sessions) => Ok((store, current, sessions, now)),
+        Err(error) => Err(unavailable("revoke sessions", &error)),
+    }
+}
+
 /// `DELETE /v1/sessions/{id}`: revokes one of the user's own sessions (404 for any other id).
 pub fn revoke_one(request: &Request, get: Lookup<'_>) -> Reply {
     let id = request.path.strip_prefix(ONE_SESSION_PREFIX).unwrap_or("");
-    let (store, current, policy) = match authenticate(request, get) {
+    let (store, current, sessions, now) = match current_and_all(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
-    };
-    let now = now();
-    let sessions = match store.list(&current.user_id, &policy, now) {
-        Ok(sessions) => sessions,
-        Err(error) => return unavailable("revoke a session", &error),
     };
     let Some(target) = sessions.iter().find(|session| session.id == id) else {
         return Reply::error(404, "session_not_found", "you have no live session with this id");
@@ -64,14 +69,9 @@ pub fn revoke_one(request: &Request, get: Lookup<'_>) -> Reply {
 }
 
 fn revoke_all(request: &Request, get: Lookup<'_>, keep_current: bool) -> Reply {
-    let (store, current, policy) = match authenticate(request, get) {
+    let (store, current, sessions, now) = match current_and_all(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
-    };
-    let now = now();
-    let sessions = match store.list(&current.user_id, &policy, now) {
-        Ok(sessions) => sessions,
-        Err(error) => return unavailable("revoke sessions", &error),
     };
     let mut revoked = Vec::new();
     for session in sessions.iter().filter(|s| !(keep_current && s.id == current.id)) {
@@ -109,12 +109,7 @@ pub fn refresh(request: &Request, get: Lookup<'_>) -> Reply {
     match store.rotate(&current, &key) {
         Ok(()) => {
             record(&store, request, "session_rotated", Some(&current.user_id), Some(&current.id), json!({}), now());
-            let mut body = session_json(&current, &policy);
-            if let Some(fields) = body.as_object_mut() {
-                fields.insert("token".to_owned(), json!(token));
-                fields.insert("token_type".to_owned(), json!("Bearer"));
-            }
-            Reply::json(200, &body)
+            Reply::json(200, &token_answer(&current, &policy, &token))
         }
         Err(StoreError::Ended) => {
             Reply::error(401, "unauthenticated", "this session has ended").with_header("www-authenticate", "Bearer")

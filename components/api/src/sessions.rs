@@ -86,7 +86,15 @@ pub enum Found {
 
 /// Redis key of a session.
 pub fn redis_key(storage_key: &str) -> String {
-    format!("mfa:s:{storage_key}")
+    format!("{SESSION_PREFIX}{storage_key}")
+}
+
+/// The prefix of every session's Redis key.
+const SESSION_PREFIX: &str = "mfa:s:";
+
+/// The storage key inside a session's Redis key (the key itself if it has no session prefix).
+pub fn storage_key_of(redis_key: &str) -> &str {
+    redis_key.strip_prefix(SESSION_PREFIX).unwrap_or(redis_key)
 }
 
 /// Redis key of a user's session index.
@@ -395,7 +403,7 @@ impl Store {
                     RedisResult::Binary(bytes) => String::from_utf8(bytes).ok(),
                     _ => None,
                 })
-                .map(|key| key.strip_prefix("mfa:s:").map(str::to_owned).unwrap_or(key))
+                .map(|key| storage_key_of(&key).to_owned())
                 .collect(),
             None => self
                 .db
@@ -503,7 +511,7 @@ fn admit_redis(
                 RedisResult::Binary(bytes) => String::from_utf8(bytes.clone()).ok(),
                 _ => None,
             })
-            .map(|key| key.strip_prefix("mfa:s:").map(str::to_owned).unwrap_or(key))
+            .map(|key| storage_key_of(&key).to_owned())
             .collect()
     };
     match reply.as_slice() {
