@@ -1,20 +1,26 @@
-//! Accounts: registration with email and password.
+//! Accounts: registration with email and password (`POST /v1/register`), and changing the password
+//! (`POST /v1/password`: needs the session and the current password, checked under the same password-guessing
+//! limits as login; the user's other sessions are revoked).
 //!
 //! Registration does not reveal whether an email is already registered: a new email and a taken one get the same
 //! `201 {"status": "registered"}` after the same work (the password is checked and hashed in both cases, and the
 //! insert is attempted; a uniqueness refusal is not reported). The owner of a taken email is unaffected, and the
-//! caller learns nothing a login attempt would not also tell. (Limiting registrations per client address arrives
-//! with the throttling counters.)
+//! caller learns nothing a login attempt would not also tell. Registrations are limited per client address
+//! (`registration_limit_ip`, 20 per hour by default; 429 with `Retry-After` beyond), which also bounds how fast
+//! anyone could probe emails this way.
 
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::{record, unavailable};
 use crate::clock::now;
 use crate::config::Lookup;
-use crate::events::{self, Event};
 use crate::http::{Reply, Request};
+use crate::login::{Verdict, throttled_reply};
 use crate::password::{self, PasswordError};
-use crate::sql::{Db, DbError, SqlValue};
+use crate::sessions::Store;
+use crate::sql::{DbError, SqlValue};
+use crate::throttles;
 
 /// The longest email accepted (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
@@ -65,7 +71,7 @@ fn password_refusal(error: &PasswordError) -> Reply {
 }
 
 /// A new random user id (128 bits, hex).
-fn new_user_id() -> Result<String, Reply> {
+pub fn new_user_id() -> Result<String, Reply> {
     use rand::TryRngCore;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng
@@ -92,6 +98,28 @@ pub fn register(request: &Request, get: Lookup<'_>) -> Reply {
     if let Err(error) = password::check(&registration.password, &email) {
         return password_refusal(&error);
     }
+    let store = match Store::open(get) {
+        Ok(store) => store,
+        Err(error) => return unavailable("register", &error),
+    };
+    let db = store.db();
+    let now = now();
+    let limits = match crate::policy::throttles(get) {
+        Ok(limits) => limits,
+        Err(error) => {
+            eprintln!("{error}");
+            return Reply::error(500, "misconfigured", "the throttle variables are invalid");
+        }
+    };
+    match throttles::registration(&store, &limits, &throttles::address_key(request.client_ip), now) {
+        Ok(Ok(())) => {}
+        Ok(Err(throttled)) => {
+            let detail = json!({"limit": throttled.limit, "retry_after": throttled.retry_after});
+            record(&store, request, "registration_throttled", None, None, detail, now);
+            return throttled_reply(&throttled);
+        }
+        Err(error) => return unavailable("register", &error),
+    }
     let Ok(hash) = password::hash(&registration.password) else {
         return Reply::error(500, "internal_error", "the password could not be hashed");
     };
@@ -99,33 +127,20 @@ pub fn register(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(id) => id,
         Err(refusal) => return refusal,
     };
-    let db = match Db::open(get) {
-        Ok(db) => db,
-        Err(error) => {
-            eprintln!("register: {error}");
-            return Reply::error(503, "unavailable", "the service cannot reach its database");
-        }
-    };
-    let now = now();
     let inserted = db.execute(
         "INSERT INTO users (id, email, password_hash, created_at, updated_at, password_changed_at) \
          VALUES ($1, $2, $3, $4, $4, $4)",
         &[SqlValue::Text(id.clone()), SqlValue::Text(email.clone()), SqlValue::Text(hash), SqlValue::Int(now)],
     );
-    let (ip, user_agent) = crate::auth::client(request);
-    let record = |kind: &str, user_id: Option<&str>| {
-        let event = Event { kind, user_id, session_id: None, detail: json!({}), ip: &ip, user_agent: &user_agent };
-        events::record_or_log(&db, &event, now);
-    };
     match &inserted {
-        Ok(_) => record("registered", Some(&id)),
+        Ok(_) => record(&store, request, "registered", Some(&id), None, json!({}), now),
         Err(DbError::Conflict) => {
             // The owner of the email sees that someone tried to register it again.
             let owner = db
                 .query("SELECT id FROM users WHERE email = $1", &[SqlValue::Text(email.clone())])
                 .ok()
                 .and_then(|rows| rows.first().and_then(|row| row.first()).and_then(|v| v.as_str().map(str::to_owned)));
-            record("registration_for_existing_email", owner.as_deref());
+            record(&store, request, "registration_for_existing_email", owner.as_deref(), None, json!({}), now);
         }
         Err(_) => {}
     }
@@ -139,6 +154,89 @@ pub fn register(request: &Request, get: Lookup<'_>) -> Reply {
             Reply::error(503, "unavailable", "the account could not be stored")
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /v1/password` `{"current_password", "new_password"}`.
+pub fn change_password(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, session, policy) = match crate::auth::authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let change: PasswordChange = match json_body(request) {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let user = match store
+        .db()
+        .query("SELECT email, password_hash FROM users WHERE id = $1", &[SqlValue::Text(session.user_id.clone())])
+    {
+        Ok(rows) => rows.into_iter().next(),
+        Err(error) => return unavailable("change password", &error),
+    };
+    let (email, stored_hash) = match user.as_deref() {
+        Some([email, hash]) => (email.as_str().unwrap_or("").to_owned(), hash.as_str().map(str::to_owned)),
+        _ => return Reply::error(404, "user_not_found", "this session's account no longer exists"),
+    };
+    let uid = Some(session.user_id.as_str());
+    let sid = Some(session.id.as_str());
+    // The session's holder counts as a known device: a stranger's failures cannot lock them out of this.
+    let verdict = crate::login::guarded_verify(
+        &store,
+        request,
+        get,
+        &email,
+        stored_hash.as_deref(),
+        true,
+        &change.current_password,
+    );
+    match verdict {
+        Ok(Verdict::Right) => {}
+        Ok(Verdict::Throttled(throttled)) => {
+            let detail = json!({"limit": throttled.limit, "retry_after": throttled.retry_after});
+            record(&store, request, "password_change_throttled", uid, sid, detail, now());
+            return throttled_reply(&throttled);
+        }
+        Ok(Verdict::Wrong) => {
+            record(&store, request, "password_change_failed", uid, sid, json!({"reason": "wrong_password"}), now());
+            return Reply::error(403, "current_password_wrong", "the current password is wrong");
+        }
+        Err(refusal) => return refusal,
+    }
+    if let Err(error) = password::check(&change.new_password, &email) {
+        return password_refusal(&error);
+    }
+    let Ok(hash) = password::hash(&change.new_password) else {
+        return Reply::error(500, "internal_error", "the password could not be hashed");
+    };
+    let now = now();
+    if let Err(error) = store.db().execute(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
+        &[SqlValue::Text(hash), SqlValue::Int(now), SqlValue::Text(session.user_id.clone())],
+    ) {
+        return unavailable("change password", &error);
+    }
+    record(&store, request, "password_changed", uid, sid, json!({}), now);
+    let others = match store.list(&session.user_id, &policy, now) {
+        Ok(sessions) => sessions.into_iter().filter(|other| other.id != session.id).collect::<Vec<_>>(),
+        Err(error) => return unavailable("change password", &error),
+    };
+    let mut revoked = Vec::new();
+    for other in &others {
+        if let Err(error) = store.end(other, "password_changed", now) {
+            return unavailable("change password", &error);
+        }
+        let detail = json!({"reason": "password_changed", "by_session": session.id});
+        record(&store, request, "session_revoked", uid, Some(&other.id), detail, now);
+        revoked.push(other.id.clone());
+    }
+    Reply::json(200, &json!({"status": "password_changed", "revoked": revoked}))
 }
 
 #[cfg(test)]
@@ -158,9 +256,9 @@ mod tests {
         Request {
             method: "POST".into(),
             path: "/v1/register".into(),
-            query: String::new(),
             headers: vec![("content-type".into(), content_type.as_bytes().to_vec())],
             body: body.as_bytes().to_vec(),
+            ..Request::default()
         }
     }
 

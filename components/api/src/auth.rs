@@ -1,31 +1,20 @@
-//! Login with email and password, and the current session: `POST /v1/login`, `GET /v1/session`,
-//! `DELETE /v1/session` (logout). Sessions are presented as `Authorization: Bearer <token>`.
+//! The session a request presents, and the current session's endpoints: `GET /v1/session`, `DELETE /v1/session`
+//! (logout).
 //!
-//! Login costs the same for an unknown email as for a wrong password (the password is verified against a decoy
-//! hash) and both answer `401 invalid_credentials`, so neither the message nor the timing tells whether an email
-//! is registered.
+//! A session is presented as `Authorization: Bearer <token>` or as the `__Host-mfa_session` cookie; a
+//! cookie-authenticated request that changes state must also carry the session's CSRF token ([`crate::cookies`]).
 
-use serde::Deserialize;
 use serde_json::json;
 
-use crate::accounts::{json_body, normalize_email};
 use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
 use crate::config::Lookup;
+use crate::cookies::{self, CSRF_HEADER, SESSION_COOKIE};
 use crate::events::{self, Event};
 use crate::http::{Reply, Request};
-use crate::password;
 use crate::policy;
-use crate::sessions::{Admitted, Found, Session, Store};
-use crate::sql::SqlValue;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Login {
-    email: String,
-    password: String,
-}
+use crate::sessions::{Found, Session, Store};
 
 /// 503 for a storage failure, logged with `what` (never with the request's data).
 pub fn unavailable(what: &str, error: &impl std::fmt::Display) -> Reply {
@@ -33,7 +22,8 @@ pub fn unavailable(what: &str, error: &impl std::fmt::Display) -> Reply {
     Reply::error(503, "unavailable", "the service cannot reach its storage")
 }
 
-fn policy_or_reply(get: Lookup<'_>) -> Result<SessionPolicy, Reply> {
+/// The session policy in force, or the 500 to answer when its variables are invalid.
+pub fn policy_or_reply(get: Lookup<'_>) -> Result<SessionPolicy, Reply> {
     policy::current(get).map_err(|error| {
         eprintln!("{error}");
         Reply::error(500, "misconfigured", "the session policy variables are invalid")
@@ -42,7 +32,7 @@ fn policy_or_reply(get: Lookup<'_>) -> Result<SessionPolicy, Reply> {
 
 /// The client address and user agent of `request`, as events and sessions record them.
 pub fn client(request: &Request) -> (String, String) {
-    let ip = request.client_ip().map(|ip| ip.to_string()).unwrap_or_default();
+    let ip = request.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
     (ip, request.header("user-agent").unwrap_or("").chars().take(512).collect())
 }
 
@@ -83,6 +73,8 @@ pub fn session_json(session: &Session, policy: &SessionPolicy) -> serde_json::Va
         "absolute_expires_at": absolute,
         "ip": session.ip,
         "user_agent": session.user_agent,
+        "device_label": session.device_label,
+        "risk_signals": session.risk.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
     })
 }
 
@@ -92,87 +84,16 @@ pub fn token_answer(session: &Session, policy: &SessionPolicy, token: &str) -> s
     if let Some(fields) = body.as_object_mut() {
         fields.insert("token".to_owned(), json!(token));
         fields.insert("token_type".to_owned(), json!("Bearer"));
+        fields.insert("csrf_token".to_owned(), json!(cookies::csrf_token(token)));
     }
     body
 }
 
-/// `POST /v1/login` `{"email", "password"}` -> 201 with a new session token.
-pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
-    let body: Login = match json_body(request) {
-        Ok(body) => body,
-        Err(refusal) => return refusal,
-    };
-    let policy = match policy_or_reply(get) {
-        Ok(policy) => policy,
-        Err(refusal) => return refusal,
-    };
-    let store = match Store::open(get) {
-        Ok(store) => store,
-        Err(error) => return unavailable("login", &error),
-    };
-    // A malformed email cannot be registered: it is just another unknown user.
-    let email = normalize_email(&body.email).ok();
-    let user = match &email {
-        Some(email) => match store
-            .db()
-            .query("SELECT id, password_hash FROM users WHERE email = $1", &[SqlValue::Text(email.clone())])
-        {
-            Ok(rows) => rows.into_iter().next(),
-            Err(error) => return unavailable("login", &error),
-        },
-        None => None,
-    };
-    let (user_id, stored_hash) = match user.as_deref() {
-        Some([id, hash]) => (id.as_str().map(str::to_owned), hash.as_str().map(str::to_owned)),
-        _ => (None, None),
-    };
-    let verified = password::verify(&body.password, stored_hash.as_deref());
-    let now = now();
-    let Some(user_id) = user_id.clone().filter(|_| verified) else {
-        let detail = json!({"reason": if user_id.is_some() { "wrong_password" } else { "unknown_email" }});
-        record(&store, request, "login_failed", user_id.as_deref(), None, detail, now);
-        return Reply::error(401, "invalid_credentials", "the email or password is wrong");
-    };
-
-    let token = tokens::new_session_token();
-    let Ok(key) = tokens::storage_key(&token) else {
-        return Reply::error(500, "internal_error", "a session token could not be made");
-    };
-    let (ip, user_agent) = client(request);
-    let session = Session {
-        key,
-        id: tokens::new_challenge_id(),
-        user_id,
-        aal: 1,
-        method: "password".to_owned(),
-        auth_time: now,
-        created_at: now,
-        last_seen_at: now,
-        ip,
-        user_agent,
-    };
-    match store.admit(&session, &policy, now) {
-        Ok(Admitted::Created { evicted }) => {
-            let uid = Some(session.user_id.as_str());
-            let sid = Some(session.id.as_str());
-            record(&store, request, "login_succeeded", uid, sid, json!({"method": "password"}), now);
-            record(&store, request, "session_created", uid, sid, json!({"aal": 1}), now);
-            if !evicted.is_empty() {
-                let detail = json!({"reason": "session_limit", "count": evicted.len()});
-                record(&store, request, "session_evicted", uid, None, detail, now);
-            }
-            Reply::json(201, &token_answer(&session, &policy, &token))
-        }
-        Ok(Admitted::Refused) => {
-            let detail = json!({"reason": "session_limit"});
-            record(&store, request, "login_refused", Some(&session.user_id), None, detail, now);
-            Reply::error(
-                409,
-                "session_limit_reached",
-                "this account has the maximum number of sessions: log out of one first",
-            )
-        }
-        Err(error) => unavailable("login", &error),
+/// The session token a request presents, and whether it came from the cookie (the `Authorization` header wins).
+pub fn presented_token(request: &Request) -> Option<(&str, bool)> {
+    match request.header("authorization") {
+        Some(value) => value.strip_prefix("Bearer ").map(|token| (token.trim(), false)),
+        None => request.cookie(SESSION_COOKIE).filter(|token| !token.is_empty()).map(|token| (token, true)),
     }
 }
 
@@ -182,8 +103,18 @@ pub fn authenticate(request: &Request, get: Lookup<'_>) -> Result<(Store, Sessio
         Reply::error(401, "unauthenticated", "a valid session token is required")
             .with_header("www-authenticate", "Bearer")
     };
-    let token = request.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(unauthenticated)?;
-    let key = tokens::storage_key(token.trim()).map_err(|_| unauthenticated())?;
+    let (token, from_cookie) = presented_token(request).ok_or_else(unauthenticated)?;
+    let key = tokens::storage_key(token).map_err(|_| unauthenticated())?;
+    if from_cookie
+        && cookies::changes_state(&request.method)
+        && !request.header(CSRF_HEADER).is_some_and(|given| cookies::csrf_matches(token, given))
+    {
+        return Err(Reply::error(
+            403,
+            "csrf_token_invalid",
+            "a request authenticated by the session cookie must send the session's X-CSRF-Token header",
+        ));
+    }
     let policy = policy_or_reply(get)?;
     let store = Store::open(get).map_err(|error| unavailable("authenticate", &error))?;
     let now = now();
@@ -202,7 +133,10 @@ pub fn authenticate(request: &Request, get: Lookup<'_>) -> Result<(Store, Sessio
 /// `GET /v1/session`: the current session.
 pub fn current(request: &Request, get: Lookup<'_>) -> Reply {
     match authenticate(request, get) {
-        Ok((_, session, policy)) => Reply::json(200, &json!({"session": session_json(&session, &policy)})),
+        Ok((_, session, policy)) => {
+            let csrf = presented_token(request).map(|(token, _)| cookies::csrf_token(token));
+            Reply::json(200, &json!({"session": session_json(&session, &policy), "csrf_token": csrf}))
+        }
         Err(refusal) => refusal,
     }
 }
@@ -215,6 +149,7 @@ pub fn logout(request: &Request, get: Lookup<'_>) -> Reply {
                 let detail = json!({"reason": "logout"});
                 record(&store, request, "session_revoked", Some(&session.user_id), Some(&session.id), detail, now());
                 Reply::json(200, &json!({"status": "logged_out"}))
+                    .with_header("set-cookie", cookies::clear_session_cookie())
             }
             Err(error) => unavailable("logout", &error),
         },

@@ -118,6 +118,20 @@ pub fn redis_url(get: Lookup<'_>) -> Result<String, ConfigError> {
     })
 }
 
+/// The prefix of every Redis key the app writes (`redis_key_prefix`; `mfa:` when empty or unset), so that
+/// several deployments can share one Redis.
+pub fn redis_key_prefix(get: Lookup<'_>) -> Result<String, ConfigError> {
+    let prefix = get("redis_key_prefix").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    match prefix {
+        None => Ok("mfa:".to_owned()),
+        Some(prefix) if prefix.len() <= 64 && prefix.chars().all(|c| c.is_ascii_graphic()) => Ok(prefix),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "redis_key_prefix",
+            expected: "at most 64 printable ASCII characters without spaces",
+        }),
+    }
+}
+
 /// The service API key, if one is set (an empty value disables the service API).
 pub fn api_key(get: Lookup<'_>) -> Option<String> {
     get("api_key").filter(|key| !key.is_empty())

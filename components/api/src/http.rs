@@ -23,7 +23,7 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// A request, read in full.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// The method, upper case (`GET`, `POST`, ...).
     pub method: String,
@@ -35,6 +35,8 @@ pub struct Request {
     pub headers: Vec<(String, Vec<u8>)>,
     /// The body.
     pub body: Vec<u8>,
+    /// The client's address as limits and events see it (see [`crate::client`]); set by the router.
+    pub client_ip: Option<IpAddr>,
 }
 
 /// An answer.
@@ -125,7 +127,7 @@ impl Request {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Self { method, path, query, headers, body })
+        Ok(Self { method, path, query, headers, body, client_ip: None })
     }
 
     /// The last value of header `name` (lower case), as text.
@@ -133,9 +135,21 @@ impl Request {
         self.headers.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
-    /// The client's address: the LAST `spin-client-addr` value without its port (Spin appends its own value after
+    /// The value of cookie `name`, from any `Cookie` header.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == "cookie")
+            .filter_map(|(_, value)| std::str::from_utf8(value).ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| n.trim() == name)
+            .map(|(_, value)| value.trim())
+    }
+
+    /// The peer's address: the LAST `spin-client-addr` value without its port (Spin appends its own value after
     /// any the client sent, so only the last one is the truth).
-    pub fn client_ip(&self) -> Option<IpAddr> {
+    pub fn peer_ip(&self) -> Option<IpAddr> {
         let value = self.header("spin-client-addr")?.trim();
         value.parse::<SocketAddr>().map(|a| a.ip()).or_else(|_| value.parse::<IpAddr>()).ok()
     }
@@ -168,20 +182,27 @@ mod tests {
         Request {
             method: "GET".into(),
             path: "/".into(),
-            query: String::new(),
             headers: headers.iter().map(|(n, v)| ((*n).to_owned(), v.as_bytes().to_vec())).collect(),
-            body: Vec::new(),
+            ..Request::default()
         }
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let request = request(&[("cookie", "a=1; __Host-s=tok"), ("cookie", "b = 2")]);
+        assert_eq!(request.cookie("__Host-s"), Some("tok"));
+        assert_eq!(request.cookie("b"), Some("2"));
+        assert_eq!(request.cookie("s"), None);
     }
 
     #[test]
     fn the_client_ip_is_the_last_spin_client_addr_without_port() {
         let forged = request(&[("spin-client-addr", "6.6.6.6:1"), ("spin-client-addr", "10.0.0.7:51000")]);
-        assert_eq!(forged.client_ip(), Some("10.0.0.7".parse().unwrap()));
+        assert_eq!(forged.peer_ip(), Some("10.0.0.7".parse().unwrap()));
         let v6 = request(&[("spin-client-addr", "[2001:db8::1]:443")]);
-        assert_eq!(v6.client_ip(), Some("2001:db8::1".parse().unwrap()));
-        assert_eq!(request(&[]).client_ip(), None);
-        assert_eq!(request(&[("spin-client-addr", "nonsense")]).client_ip(), None);
+        assert_eq!(v6.peer_ip(), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(request(&[]).peer_ip(), None);
+        assert_eq!(request(&[("spin-client-addr", "nonsense")]).peer_ip(), None);
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! The session policy in force: session-policy's defaults with the app's variables on top
-//! (`session_absolute_seconds`, `session_idle_seconds`, `session_max_per_user`, `session_limit_action` =
-//! `evict-oldest` | `refuse`; an empty value keeps the default), validated by session-policy.
+//! The policies in force: session-policy's defaults with the app's variables on top, validated by session-policy.
+//! An empty variable keeps the default.
+//!
+//! - Sessions: `session_absolute_seconds`, `session_idle_seconds`, `session_max_per_user`, `session_limit_action` =
+//!   `evict-oldest` | `refuse`.
+//! - Throttles, each `max/window_seconds`: `password_limit_ip` (100/3600), `password_limit_account` (100/3600),
+//!   `registration_limit_ip` (20/3600); and `password_limit_account_ip` as
+//!   `free_failures/window_seconds/base_delay_seconds/max_delay_seconds` (5/900/60/900).
 
 use crate::bindings::mfa::session::policy::{self, OverLimitAction, SessionPolicy};
+use crate::bindings::mfa::session::throttle::{self, FixedLimit, GrowingDelay, ThrottlePolicy};
 use crate::config::Lookup;
 
 /// Why the configured policy cannot be used.
@@ -43,6 +49,46 @@ pub fn with_overrides(mut base: SessionPolicy, get: Lookup<'_>) -> Result<Sessio
 pub fn current(get: Lookup<'_>) -> Result<SessionPolicy, PolicyError> {
     let policy = with_overrides(policy::default_policy(), get)?;
     policy::validate_policy(policy).map_err(|error| PolicyError(format!("{error:?}")))?;
+    Ok(policy)
+}
+
+/// The numbers of a `a/b/...` variable, `count` of them; `None` when the variable is empty.
+fn numbers(get: Lookup<'_>, name: &'static str, count: usize) -> Result<Option<Vec<u64>>, PolicyError> {
+    let Some(value) = get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else { return Ok(None) };
+    let parts: Result<Vec<u64>, _> = value.split('/').map(|part| part.trim().parse::<u64>()).collect();
+    match parts {
+        Ok(parts) if parts.len() == count => Ok(Some(parts)),
+        _ => Err(PolicyError(format!("{name} must be {count} whole numbers separated by '/'"))),
+    }
+}
+
+fn fixed(get: Lookup<'_>, name: &'static str, base: FixedLimit) -> Result<FixedLimit, PolicyError> {
+    Ok(match numbers(get, name, 2)?.as_deref() {
+        Some(&[max, window]) => FixedLimit {
+            max: u32::try_from(max).map_err(|_| PolicyError(format!("{name}: the maximum is too large")))?,
+            window,
+        },
+        _ => base,
+    })
+}
+
+/// Applies the throttle variables to `base`.
+pub fn throttle_with_overrides(mut base: ThrottlePolicy, get: Lookup<'_>) -> Result<ThrottlePolicy, PolicyError> {
+    base.password_per_ip = fixed(get, "password_limit_ip", base.password_per_ip)?;
+    base.password_per_account = fixed(get, "password_limit_account", base.password_per_account)?;
+    base.registrations_per_ip = fixed(get, "registration_limit_ip", base.registrations_per_ip)?;
+    if let Some(&[free, window, base_delay, max_delay]) = numbers(get, "password_limit_account_ip", 4)?.as_deref() {
+        let free_failures = u32::try_from(free)
+            .map_err(|_| PolicyError("password_limit_account_ip: too many free failures".to_owned()))?;
+        base.password_per_account_ip = GrowingDelay { free_failures, window, base_delay, max_delay };
+    }
+    Ok(base)
+}
+
+/// The throttle policy in force, validated by session-policy.
+pub fn throttles(get: Lookup<'_>) -> Result<ThrottlePolicy, PolicyError> {
+    let policy = throttle_with_overrides(throttle::default_throttle_policy(), get)?;
+    throttle::validate_throttle_policy(policy).map_err(|error| PolicyError(format!("throttles: {error:?}")))?;
     Ok(policy)
 }
 

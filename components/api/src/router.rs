@@ -18,9 +18,11 @@ pub type Handler = fn(&Request, Lookup<'_>) -> Reply;
 pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/healthz", &[("GET", healthz)]),
     ("/readyz", &[("GET", ready)]),
+    ("/openapi.json", &[("GET", openapi)]),
     ("/v1/admin/migrate", &[("POST", migrate_endpoint)]),
     ("/v1/register", &[("POST", crate::accounts::register)]),
-    ("/v1/login", &[("POST", crate::auth::login)]),
+    ("/v1/login", &[("POST", crate::login::login)]),
+    ("/v1/password", &[("POST", crate::accounts::change_password)]),
     ("/v1/session", &[("GET", crate::auth::current), ("DELETE", crate::auth::logout)]),
     ("/v1/session/refresh", &[("POST", crate::session_api::refresh)]),
     ("/v1/sessions", &[("GET", crate::session_api::list)]),
@@ -29,6 +31,9 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/sessions/{id}", &[("DELETE", crate::session_api::revoke_one)]),
     ("/v1/activity", &[("GET", crate::session_api::activity)]),
     ("/v1/introspect", &[("POST", crate::service_api::introspect)]),
+    ("/v1/service/users", &[("POST", crate::service_users::find_or_create)]),
+    ("/v1/service/users/{id}", &[("GET", crate::service_users::show)]),
+    ("/v1/service/users/{id}/revoke-sessions", &[("POST", crate::service_users::revoke_sessions)]),
 ];
 
 /// Whether `pattern` (segments, `{name}` matching any one non-empty segment) matches `path`.
@@ -45,12 +50,14 @@ fn matches(pattern: &str, path: &str) -> bool {
 }
 
 /// Answers `request`, reading configuration through Spin's variables.
-pub fn route(request: &Request) -> Reply {
+pub fn route(request: Request) -> Reply {
     route_with(request, &config::spin_variables)
 }
 
-/// Answers `request` with configuration from `get`.
-pub fn route_with(request: &Request, get: Lookup<'_>) -> Reply {
+/// Answers `request` with configuration from `get` (which also decides who the client is: [`crate::client`]).
+pub fn route_with(mut request: Request, get: Lookup<'_>) -> Reply {
+    request.client_ip = crate::client::client_ip(&request, get);
+    let request = &request;
     // Exact paths first, so `/v1/sessions/revoke-all` is never taken for a session id.
     let exact = ROUTES.iter().find(|(path, _)| *path == request.path);
     let Some((_, methods)) = exact.or_else(|| ROUTES.iter().find(|(path, _)| matches(path, &request.path))) else {
@@ -63,6 +70,17 @@ pub fn route_with(request: &Request, get: Lookup<'_>) -> Reply {
             Reply::error(405, "method_not_allowed", &format!("use {}", allowed.join(" or ")))
                 .with_header("allow", allowed.join(", "))
         }
+    }
+}
+
+/// The OpenAPI 3.1 description of every route (kept true by the tests below).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+fn openapi(_: &Request, _: Lookup<'_>) -> Reply {
+    Reply {
+        status: 200,
+        headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+        body: OPENAPI.into(),
     }
 }
 
@@ -143,5 +161,38 @@ mod tests {
         assert!(!matches("/v1/sessions/{id}", "/v1/sessions/a/b"));
         assert!(!matches("/v1/sessions/{id}", "/v1/sessions"));
         assert!(matches("/healthz", "/healthz"));
+    }
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_routes() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(document.get("openapi").and_then(|v| v.as_str()), Some("3.1.0"));
+        let paths = document.get("paths").and_then(|p| p.as_object()).unwrap();
+        let mut documented: Vec<(String, String)> = paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().unwrap().keys().map(move |method| (path.clone(), method.to_ascii_uppercase()))
+            })
+            .collect();
+        let mut routed: Vec<(String, String)> = ROUTES
+            .iter()
+            .flat_map(|(path, methods)| {
+                methods.iter().map(move |(method, _)| ((*path).to_owned(), (*method).to_owned()))
+            })
+            .collect();
+        documented.sort();
+        routed.sort();
+        assert_eq!(documented, routed);
+        // Every operation documents its answers, each error one with its stable codes.
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = operation.get("responses").and_then(|r| r.as_object()).unwrap();
+                assert!(responses.keys().any(|status| status.starts_with('2')), "{method} {path}");
+                for (status, response) in responses {
+                    let documented_codes = response.get("x-error-codes").is_some() || response.get("$ref").is_some();
+                    assert!(status.starts_with('2') || documented_codes, "{method} {path} {status}");
+                }
+            }
+        }
     }
 }

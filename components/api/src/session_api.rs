@@ -83,7 +83,8 @@ fn revoke_all(request: &Request, get: Lookup<'_>, keep_current: bool) -> Reply {
         record(&store, request, "session_revoked", Some(&session.user_id), Some(&session.id), detail, now);
         revoked.push(session.id.clone());
     }
-    Reply::json(200, &json!({"revoked": revoked}))
+    let reply = Reply::json(200, &json!({"revoked": revoked}));
+    if keep_current { reply } else { reply.with_header("set-cookie", crate::cookies::clear_session_cookie()) }
 }
 
 /// `POST /v1/sessions/revoke-others`: every session of the user but this one.
@@ -109,7 +110,13 @@ pub fn refresh(request: &Request, get: Lookup<'_>) -> Reply {
     match store.rotate(&current, &key) {
         Ok(()) => {
             record(&store, request, "session_rotated", Some(&current.user_id), Some(&current.id), json!({}), now());
-            Reply::json(200, &token_answer(&current, &policy, &token))
+            Reply::json(200, &token_answer(&current, &policy, &token)).with_header(
+                "set-cookie",
+                crate::cookies::session_cookie(
+                    &token,
+                    crate::auth::expiry(&current, &policy).1.saturating_sub(now()).max(0).unsigned_abs(),
+                ),
+            )
         }
         Err(StoreError::Ended) => {
             Reply::error(401, "unauthenticated", "this session has ended").with_header("www-authenticate", "Bearer")

@@ -4,7 +4,7 @@
 //!   transaction: the user's live sessions are read, session-policy's `admit-session` decides what to evict (or to
 //!   refuse), and the evictions and the insert are written before `COMMIT`, so parallel logins cannot exceed the cap.
 //! - `redis-postgres`: the live session is a Redis hash under `mfa:s:<SHA-256 of the token>` (never the token)
-//!   whose TTL is the absolute lifetime, indexed per user in the sorted set `mfa:u:<user id>:s` (score = creation
+//!   whose TTL is the absolute lifetime, indexed per user in the sorted set `mfa:u:<user id>:s` (`mfa:` is the default [`Redis`] key prefix) (score = creation
 //!   time). Creation is one Lua script ([`ADMIT_SCRIPT`]) that drops stale entries, evicts the oldest (or refuses)
 //!   and writes the new session atomically; it returns a flat array (`1`, evicted keys...) or `0`, as Spin's
 //!   `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions`, and evictions and
@@ -12,7 +12,7 @@
 //!
 //! Validity (absolute and idle expiry, when to write activity) is session-policy's `check-session`.
 
-use spin_sdk::redis::{Connection as Redis, RedisParameter, RedisResult};
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
 use crate::bindings::mfa::session::policy::{OverLimitAction, SessionPolicy};
 use crate::bindings::mfa::session::sessions::{self as decide, Admission, LiveSession, SessionStatus, SessionTimes};
@@ -42,6 +42,12 @@ pub struct Session {
     pub ip: String,
     /// The user agent at creation.
     pub user_agent: String,
+    /// SHA-256 of the device cookie's id at creation.
+    pub device_hash: String,
+    /// A readable name of the device ("Firefox on Linux").
+    pub device_label: String,
+    /// The login's risk signals, comma separated (`new_device,new_ip`; empty: none).
+    pub risk: String,
 }
 
 /// Why an operation on sessions failed.
@@ -59,6 +65,9 @@ pub enum StoreError {
     /// The session ended (logout, revocation, another rotation) while this request was using it.
     #[error("the session has ended")]
     Ended,
+    /// Counters kept changing under this request: too many parallel writers.
+    #[error("the counters are too contended to update")]
+    Contended,
 }
 
 /// The outcome of admitting a new session.
@@ -84,22 +93,42 @@ pub enum Found {
     Missing,
 }
 
-/// Redis key of a session.
-pub fn redis_key(storage_key: &str) -> String {
-    format!("{SESSION_PREFIX}{storage_key}")
+/// Redis, with every key under the app's prefix (the `redis_key_prefix` variable, `mfa:` by default): sessions
+/// at `<prefix>s:<storage key>`, a user's index at `<prefix>u:<user id>:s`, throttle counters at `<prefix>t:<key>`.
+pub struct Redis {
+    connection: Connection,
+    prefix: String,
 }
 
-/// The prefix of every session's Redis key.
-const SESSION_PREFIX: &str = "mfa:s:";
+impl Redis {
+    /// Runs one command.
+    pub fn execute(
+        &self,
+        command: &str,
+        arguments: &[RedisParameter],
+    ) -> Result<Vec<RedisResult>, spin_sdk::redis::Error> {
+        self.connection.execute(command, arguments)
+    }
 
-/// The storage key inside a session's Redis key (the key itself if it has no session prefix).
-pub fn storage_key_of(redis_key: &str) -> &str {
-    redis_key.strip_prefix(SESSION_PREFIX).unwrap_or(redis_key)
-}
+    /// The key of a session.
+    pub fn session_key(&self, storage_key: &str) -> String {
+        format!("{}s:{storage_key}", self.prefix)
+    }
 
-/// Redis key of a user's session index.
-pub fn index_key(user_id: &str) -> String {
-    format!("mfa:u:{user_id}:s")
+    /// The storage key inside a session's Redis key (the key itself if it is not one).
+    pub fn storage_key_of<'a>(&self, redis_key: &'a str) -> &'a str {
+        redis_key.strip_prefix(&self.prefix).and_then(|rest| rest.strip_prefix("s:")).unwrap_or(redis_key)
+    }
+
+    /// The key of a user's session index.
+    pub fn index_key(&self, user_id: &str) -> String {
+        format!("{}u:{user_id}:s", self.prefix)
+    }
+
+    /// The key of a throttle counter.
+    pub fn counter_key(&self, key: &str) -> String {
+        format!("{}t:{key}", self.prefix)
+    }
 }
 
 /// Admits a session atomically (KEYS: index, session; ARGV: now, cap, refuse 0/1, ttl, idle timeout, then the
@@ -168,7 +197,10 @@ impl Store {
         let db = Db::open(get)?;
         let redis = match config::backend(get)? {
             Backend::Sqlite => None,
-            Backend::RedisPostgres => Some(Redis::open(&config::redis_url(get)?).map_err(redis_error)?),
+            Backend::RedisPostgres => Some(Redis {
+                connection: Connection::open(&config::redis_url(get)?).map_err(redis_error)?,
+                prefix: config::redis_key_prefix(get)?,
+            }),
         };
         Ok(Self { db, redis })
     }
@@ -184,6 +216,11 @@ impl Store {
     /// The durable database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Redis, on the `redis-postgres` backend.
+    pub fn redis(&self) -> Option<&Redis> {
+        self.redis.as_ref()
     }
 
     /// Records `session` and admits it under `policy` (evicting the oldest or refusing at the cap), atomically.
@@ -273,7 +310,8 @@ impl Store {
     fn insert_record(&self, session: &Session, expires_at: i64) -> Result<(), StoreError> {
         self.db.execute(
             "INSERT INTO user_sessions (id, token_hash, user_id, aal, method, auth_time, created_at, last_seen_at, \
-             expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             expires_at, ip, user_agent, device_hash, device_label, risk) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             &[
                 SqlValue::Text(session.id.clone()),
                 SqlValue::Text(session.key.clone()),
@@ -286,6 +324,9 @@ impl Store {
                 SqlValue::Int(expires_at),
                 SqlValue::Text(session.ip.clone()),
                 SqlValue::Text(session.user_agent.clone()),
+                SqlValue::Text(session.device_hash.clone()),
+                SqlValue::Text(session.device_label.clone()),
+                SqlValue::Text(session.risk.clone()),
             ],
         )?;
         Ok(())
@@ -339,12 +380,12 @@ impl Store {
 
     fn find_sqlite(&self, key: &str) -> Result<Option<Session>, StoreError> {
         let rows = self.db.query(
-            "SELECT id, user_id, aal, method, auth_time, created_at, last_seen_at, ip, user_agent \
-             FROM user_sessions WHERE token_hash = $1 AND ended_at IS NULL",
+            "SELECT id, user_id, aal, method, auth_time, created_at, last_seen_at, ip, user_agent, device_hash, \
+             device_label, risk FROM user_sessions WHERE token_hash = $1 AND ended_at IS NULL",
             &[SqlValue::Text(key.to_owned())],
         )?;
         Ok(rows.first().and_then(|row| match row.as_slice() {
-            [id, user, aal, method, auth, created, seen, ip, agent] => Some(Session {
+            [id, user, aal, method, auth, created, seen, ip, agent, device, label, risk] => Some(Session {
                 key: key.to_owned(),
                 id: id.as_str()?.to_owned(),
                 user_id: user.as_str()?.to_owned(),
@@ -355,6 +396,9 @@ impl Store {
                 last_seen_at: seen.as_i64()?,
                 ip: ip.as_str().unwrap_or_default().to_owned(),
                 user_agent: agent.as_str().unwrap_or_default().to_owned(),
+                device_hash: device.as_str().unwrap_or_default().to_owned(),
+                device_label: label.as_str().unwrap_or_default().to_owned(),
+                risk: risk.as_str().unwrap_or_default().to_owned(),
             }),
             _ => None,
         }))
@@ -365,7 +409,7 @@ impl Store {
             let arguments = [
                 text(TOUCH_SCRIPT),
                 RedisParameter::Int64(1),
-                text(&redis_key(&session.key)),
+                text(&redis.session_key(&session.key)),
                 RedisParameter::Int64(now),
             ];
             redis.execute("EVAL", &arguments).map_err(redis_error)?;
@@ -386,9 +430,9 @@ impl Store {
     }
 
     fn end_live(&self, redis: &Redis, session: &Session) -> Result<(), StoreError> {
-        let key = redis_key(&session.key);
+        let key = redis.session_key(&session.key);
         redis.execute("DEL", &[text(&key)]).map_err(redis_error)?;
-        redis.execute("ZREM", &[text(&index_key(&session.user_id)), text(&key)]).map_err(redis_error)?;
+        redis.execute("ZREM", &[text(&redis.index_key(&session.user_id)), text(&key)]).map_err(redis_error)?;
         Ok(())
     }
 
@@ -396,14 +440,17 @@ impl Store {
     pub fn list(&self, user_id: &str, policy: &SessionPolicy, now: i64) -> Result<Vec<Session>, StoreError> {
         let keys: Vec<String> = match &self.redis {
             Some(redis) => redis
-                .execute("ZRANGE", &[text(&index_key(user_id)), RedisParameter::Int64(0), RedisParameter::Int64(-1)])
+                .execute(
+                    "ZRANGE",
+                    &[text(&redis.index_key(user_id)), RedisParameter::Int64(0), RedisParameter::Int64(-1)],
+                )
                 .map_err(redis_error)?
                 .into_iter()
                 .filter_map(|r| match r {
                     RedisResult::Binary(bytes) => String::from_utf8(bytes).ok(),
                     _ => None,
                 })
-                .map(|key| storage_key_of(&key).to_owned())
+                .map(|key| redis.storage_key_of(&key).to_owned())
                 .collect(),
             None => self
                 .db
@@ -424,7 +471,7 @@ impl Store {
                 Found::Missing => {
                     if let Some(redis) = &self.redis {
                         redis
-                            .execute("ZREM", &[text(&index_key(user_id)), text(&redis_key(&key))])
+                            .execute("ZREM", &[text(&redis.index_key(user_id)), text(&redis.session_key(&key))])
                             .map_err(redis_error)?;
                         // Its Redis TTL (the absolute lifetime) ran out: close the durable record too.
                         self.end_record(&key, "expired", now)?;
@@ -447,9 +494,9 @@ impl Store {
                     &[
                         text(ROTATE_SCRIPT),
                         RedisParameter::Int64(3),
-                        text(&redis_key(&session.key)),
-                        text(&redis_key(new_key)),
-                        text(&index_key(&session.user_id)),
+                        text(&redis.session_key(&session.key)),
+                        text(&redis.session_key(new_key)),
+                        text(&redis.index_key(&session.user_id)),
                     ],
                 )
                 .map_err(redis_error)?;
@@ -491,8 +538,8 @@ fn admit_redis(
     let mut arguments = vec![
         text(ADMIT_SCRIPT),
         RedisParameter::Int64(2),
-        text(&index_key(&session.user_id)),
-        text(&redis_key(&session.key)),
+        text(&redis.index_key(&session.user_id)),
+        text(&redis.session_key(&session.key)),
         RedisParameter::Int64(now),
         RedisParameter::Int64(i64::from(policy.max_sessions_per_user)),
         text(refuse),
@@ -511,7 +558,7 @@ fn admit_redis(
                 RedisResult::Binary(bytes) => String::from_utf8(bytes.clone()).ok(),
                 _ => None,
             })
-            .map(|key| storage_key_of(&key).to_owned())
+            .map(|key| redis.storage_key_of(&key).to_owned())
             .collect()
     };
     match reply.as_slice() {
@@ -536,11 +583,14 @@ fn fields(session: &Session) -> Vec<(&'static str, String)> {
         ("last_seen_at", session.last_seen_at.to_string()),
         ("ip", session.ip.clone()),
         ("user_agent", session.user_agent.clone()),
+        ("device_hash", session.device_hash.clone()),
+        ("device_label", session.device_label.clone()),
+        ("risk", session.risk.clone()),
     ]
 }
 
 fn find_redis(redis: &Redis, key: &str) -> Result<Option<Session>, StoreError> {
-    let reply = redis.execute("HGETALL", &[text(&redis_key(key))]).map_err(redis_error)?;
+    let reply = redis.execute("HGETALL", &[text(&redis.session_key(key))]).map_err(redis_error)?;
     let values: Vec<String> = reply
         .into_iter()
         .map(|r| match r {
@@ -569,6 +619,9 @@ fn find_redis(redis: &Redis, key: &str) -> Result<Option<Session>, StoreError> {
             last_seen_at: int("last_seen_at")?,
             ip: string("ip").unwrap_or_default(),
             user_agent: string("user_agent").unwrap_or_default(),
+            device_hash: string("device_hash").unwrap_or_default(),
+            device_label: string("device_label").unwrap_or_default(),
+            risk: string("risk").unwrap_or_default(),
         })
     })())
 }

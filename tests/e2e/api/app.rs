@@ -11,6 +11,7 @@ use mfa_e2e::paths::{target_dir, workspace_dir};
 use mfa_host::manifest::{DependencySource, Manifest};
 use mfa_host::runtime_config::RuntimeConfig;
 use mfa_host::server::{App, Limits};
+use sha2::{Digest, Sha256};
 
 /// Which storage the app uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +167,7 @@ impl TestApp {
                     env.insert("SPIN_VARIABLE_POSTGRES_PASSWORD".into(), String::from_utf8_lossy(password).into());
                 }
                 env.insert("SPIN_VARIABLE_POSTGRES_DATABASE".into(), name.clone());
-                let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+                let redis = redis_url();
                 let authority = redis.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379");
                 let (credentials, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
                 let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "6379"));
@@ -175,6 +176,7 @@ impl TestApp {
                 if let Some((_, password)) = credentials.split_once(':') {
                     env.insert("SPIN_VARIABLE_REDIS_PASSWORD".into(), password.to_owned());
                 }
+                env.insert("SPIN_VARIABLE_REDIS_KEY_PREFIX".into(), format!("mfa:{name}:"));
                 database = Some(Database { admin, name });
             }
         }
@@ -208,10 +210,32 @@ impl TestApp {
 
     /// Serves a fresh app on `backend` with its schema migrated.
     pub fn spawn(backend: Backend) -> Self {
-        let app = Self::spawn_with(backend, &[]);
+        Self::migrated(backend, &[])
+    }
+
+    /// Serves a fresh app on `backend` with `variables`, its schema migrated.
+    pub fn migrated(backend: Backend, variables: &[(&str, &str)]) -> Self {
+        let app = Self::spawn_with(backend, variables);
         let answer = app.post_with_key("/v1/admin/migrate", "");
         assert_eq!(answer.status, 200, "{answer:?}");
         app
+    }
+
+    /// POST of a JSON body, with `headers` besides its content type.
+    pub fn post_json(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.request("POST", path, &all, body)
+    }
+
+    /// `POST /v1/register`.
+    pub fn register(&self, email: &str, password: &str) -> Answer {
+        self.post_json("/v1/register", &credentials(email, password), &[])
+    }
+
+    /// `POST /v1/login` with `headers`.
+    pub fn login(&self, email: &str, password: &str, headers: &[(&str, &str)]) -> Answer {
+        self.post_json("/v1/login", &credentials(email, password), headers)
     }
 
     /// Sends a request; returns the answer.
@@ -243,6 +267,40 @@ impl TestApp {
         Answer { status, headers, body: if chunked { dechunk(body) } else { body.to_owned() } }
     }
 
+    /// Moves the session of `token` into the past: created `created_ago` and last seen `seen_ago` seconds earlier
+    /// than stored (lifetimes cannot be configured short enough to wait them out).
+    pub fn age_session(&self, token: &str, created_ago: i64, seen_ago: i64) {
+        let key: String = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        match self.database {
+            None => {
+                let db = rusqlite::Connection::open(self.scratch.join("app.db")).unwrap();
+                let changed = db
+                    .execute(
+                        "UPDATE user_sessions SET created_at = created_at - ?1, auth_time = auth_time - ?1, \
+                         last_seen_at = last_seen_at - ?2 WHERE token_hash = ?3",
+                        rusqlite::params![created_ago, seen_ago, key],
+                    )
+                    .unwrap();
+                assert_eq!(changed, 1, "no such session");
+            }
+            Some(_) => {
+                let url = redis_url();
+                let session = format!("{}s:{key}", self.redis_prefix().unwrap());
+                for (field, by) in [("created_at", created_ago), ("auth_time", created_ago), ("last_seen_at", seen_ago)]
+                {
+                    let reply = redis_command(&url, &["HINCRBY", &session, field, &(-by).to_string()]);
+                    assert!(reply.starts_with(':'), "{reply}");
+                }
+            }
+        }
+    }
+
+    /// The prefix of the app's Redis keys (Redis + Postgres backend only): each app has its own, so that
+    /// parallel tests never share a session index or a throttle counter.
+    pub fn redis_prefix(&self) -> Option<String> {
+        self.database.as_ref().map(|database| format!("mfa:{}:", database.name))
+    }
+
     /// The app's own Postgres database (Redis + Postgres backend only).
     pub fn database(&self) -> Option<&Database> {
         self.database.as_ref()
@@ -257,6 +315,59 @@ impl TestApp {
     pub fn post_with_key(&self, path: &str, body: &str) -> Answer {
         let authorization = format!("Bearer {}", self.api_key);
         self.request("POST", path, &[("authorization", &authorization), ("content-type", "application/json")], body)
+    }
+}
+
+/// The Redis the apps use.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// One command through a plain RESP exchange; the raw reply as text.
+pub fn redis_command(url: &str, command: &[&str]) -> String {
+    let authority = url.trim_start_matches("redis://").split('/').next().unwrap();
+    let (credentials, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let mut stream = TcpStream::connect(host_port).unwrap();
+    let mut request = String::new();
+    if let Some((_, password)) = credentials.split_once(':').filter(|(_, p)| !p.is_empty()) {
+        request.push_str(&format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n", password.len()));
+    }
+    request.push_str(&format!("*{}\r\n", command.len()));
+    for part in command {
+        request.push_str(&format!("${}\r\n{part}\r\n", part.len()));
+    }
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut reply = Vec::new();
+    let mut buffer = [0u8; 65536];
+    while let Ok(n) = stream.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        reply.extend_from_slice(&buffer[..n]);
+    }
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    // Drop AUTH's "+OK" line.
+    if credentials.contains(':') {
+        reply.split_once("\r\n").map(|(_, rest)| rest.to_owned()).unwrap_or(reply)
+    } else {
+        reply
+    }
+}
+
+/// `{"email", "password"}` as JSON.
+pub fn credentials(email: &str, password: &str) -> String {
+    serde_json::json!({"email": email, "password": password}).to_string()
+}
+
+impl Answer {
+    /// The value of cookie `name` set by this answer (`Set-Cookie`), and the whole header.
+    pub fn set_cookie(&self, name: &str) -> Option<(String, String)> {
+        self.headers.iter().filter(|(n, _)| n == "set-cookie").find_map(|(_, value)| {
+            let (pair, _) = value.split_once(';').unwrap_or((value, ""));
+            let (cookie, content) = pair.split_once('=')?;
+            (cookie == name).then(|| (content.to_owned(), value.clone()))
+        })
     }
 }
 
@@ -280,6 +391,10 @@ impl Drop for TestApp {
         }
         if let Some(server) = self.server.take() {
             let _ = server.join();
+        }
+        if let Some(prefix) = self.redis_prefix() {
+            let sweep = "for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) end return 0";
+            redis_command(&redis_url(), &["EVAL", sweep, "0", &format!("{prefix}*")]);
         }
         drop(self.database.take());
         let _ = std::fs::remove_dir_all(&self.scratch);

@@ -3,19 +3,13 @@
 
 use sha2::{Digest, Sha256};
 
-use super::app::{Answer, BACKENDS};
+use super::app::{Answer, BACKENDS, credentials};
 use super::{Backend, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
 
 fn post_json(app: &TestApp, path: &str, body: &str, extra: &[(&str, &str)]) -> Answer {
-    let mut headers = vec![("content-type", "application/json")];
-    headers.extend_from_slice(extra);
-    app.request("POST", path, &headers, body)
-}
-
-fn credentials(email: &str, password: &str) -> String {
-    format!(r#"{{"email": "{email}", "password": "{password}"}}"#)
+    app.post_json(path, body, extra)
 }
 
 #[test]
@@ -49,9 +43,11 @@ fn the_user_sees_their_events_with_the_real_client_address() {
                 "login_failed",
                 "login_succeeded",
                 "session_created",
+                "login_risk",
                 "session_rotated",
                 "login_succeeded",
-                "session_created"
+                "session_created",
+                "login_risk"
             ],
             "{backend:?}"
         );
@@ -80,7 +76,7 @@ fn the_event_chain_verifies_and_personal_data_is_apart() {
         "SELECT coalesce(user_id, ''), kind, at::text, coalesce(session_id, ''), detail, personal_digest, prev_hash, \
          hash FROM security_events ORDER BY id",
     );
-    assert_eq!(rows.len(), 9);
+    assert_eq!(rows.len(), 12, "per user: registered, login_succeeded, session_created, login_risk");
     let mut previous = "0".repeat(64);
     for row in &rows {
         let field = |i: usize| row[i].clone().unwrap();
@@ -94,7 +90,7 @@ fn the_event_chain_verifies_and_personal_data_is_apart() {
         "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest FROM security_event_personal p \
          JOIN security_events e ON e.id = p.event_id",
     );
-    assert_eq!(personal.len(), 9);
+    assert_eq!(personal.len(), 12);
     for row in personal {
         assert_eq!(row[0].as_deref(), Some("127.0.0.1"));
         assert_eq!(row[1].as_ref().unwrap().len(), 32);

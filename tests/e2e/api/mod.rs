@@ -5,9 +5,11 @@
 
 mod accounts;
 mod app;
+mod browser;
 mod events;
 mod operations;
 mod service;
 mod sessions;
+mod throttles;
 
 pub use app::{Backend, TestApp};

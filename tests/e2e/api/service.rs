@@ -48,3 +48,55 @@ fn introspection_needs_the_key_and_follows_the_session() {
         assert_eq!(app.post_with_key("/v1/introspect", &body).json(), serde_json::json!({"active": false}));
     }
 }
+
+#[test]
+fn the_product_backend_finds_or_creates_users_and_revokes_their_sessions() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let body = r#"{"external_id": "product-user-42", "email": "Pat@Example.com"}"#;
+        let anonymous = app.post_json("/v1/service/users", body, &[]);
+        assert_eq!(anonymous.status, 401, "{backend:?}");
+        let created = app.post_with_key("/v1/service/users", body);
+        assert_eq!(created.status, 201, "{backend:?}: {created:?}");
+        let user = created.json()["user"].clone();
+        assert_eq!(
+            (user["external_id"].as_str(), user["email"].as_str()),
+            (Some("product-user-42"), Some("pat@example.com"))
+        );
+        // Found, not created again (also when asked without the email).
+        let found = app.post_with_key("/v1/service/users", r#"{"external_id": "product-user-42"}"#);
+        assert_eq!((found.status, found.json()["user"]["id"].clone()), (200, user["id"].clone()), "{backend:?}");
+        assert_eq!(found.json()["created"], false);
+        // Another external id cannot take the same email; bad ids are refused.
+        let taken = app.post_with_key("/v1/service/users", r#"{"external_id": "other", "email": "pat@example.com"}"#);
+        assert_eq!((taken.status, taken.error_code().as_str()), (409, "email_taken"), "{backend:?}");
+        let blank = app.post_with_key("/v1/service/users", r#"{"external_id": " "}"#);
+        assert_eq!((blank.status, blank.error_code().as_str()), (400, "invalid_external_id"));
+        // A user created here has no password: nobody can log in as them with one.
+        assert_eq!(app.login("pat@example.com", PASSWORD, &[]).status, 401, "{backend:?}");
+
+        let id = user["id"].as_str().unwrap();
+        let key = format!("Bearer {}", app.api_key);
+        let shown = app.request("GET", &format!("/v1/service/users/{id}"), &[("authorization", &key)], "");
+        assert_eq!((shown.status, shown.json()["user"].clone()), (200, user.clone()), "{backend:?}");
+        let missing = app.request("GET", "/v1/service/users/nope", &[("authorization", &key)], "");
+        assert_eq!((missing.status, missing.error_code().as_str()), (404, "user_not_found"));
+
+        // Revoking a user's sessions: every token of theirs dies, nobody else's.
+        assert_eq!(app.register("sam@example.com", PASSWORD).status, 201);
+        assert_eq!(app.register("kim@example.com", PASSWORD).status, 201);
+        let sam: Vec<serde_json::Value> = (0..2).map(|_| app.login("sam@example.com", PASSWORD, &[]).json()).collect();
+        let kim = app.login("kim@example.com", PASSWORD, &[]).json();
+        let sam_id = sam[0]["user_id"].as_str().unwrap();
+        let revoked = app.post_with_key(&format!("/v1/service/users/{sam_id}/revoke-sessions"), "");
+        assert_eq!(revoked.status, 200, "{backend:?}: {revoked:?}");
+        assert_eq!(revoked.json()["revoked"].as_array().unwrap().len(), 2);
+        let status = |login: &serde_json::Value| {
+            let auth = format!("Bearer {}", login["token"].as_str().unwrap());
+            app.request("GET", "/v1/session", &[("authorization", &auth)], "").status
+        };
+        assert_eq!((status(&sam[0]), status(&sam[1]), status(&kim)), (401, 401, 200), "{backend:?}");
+        let unknown = app.post_with_key("/v1/service/users/nope/revoke-sessions", "");
+        assert_eq!(unknown.status, 404);
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::app::{Answer, BACKENDS};
+use super::app::{Answer, BACKENDS, redis_command};
 use super::{Backend, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -103,44 +103,23 @@ fn redis_holds_no_raw_token() {
     let app = TestApp::spawn(Backend::RedisPostgres);
     register(&app, "keys@example.com");
     let token = token(&login(&app, "keys@example.com", PASSWORD));
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let keys = redis_keys(&url);
-    assert!(keys.iter().any(|k| k.starts_with("mfa:s:")), "{keys:?}");
+    let url = super::app::redis_url();
+    let prefix = app.redis_prefix().unwrap();
+    let keys = redis_keys(&url, &prefix);
+    assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}s:"))), "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains(&token)), "a Redis key holds the raw token");
     // Nor does any value of a session hash.
-    for key in keys.iter().filter(|k| k.starts_with("mfa:s:")) {
+    for key in keys.iter().filter(|k| k.starts_with(&format!("{prefix}s:"))) {
         let values = redis_command(&url, &["HGETALL", key]);
         assert!(values.contains("user_id"), "{values}");
         assert!(!values.contains(&token), "a session hash holds the raw token");
     }
 }
 
-/// One command through a plain RESP exchange; the raw reply as text.
-fn redis_command(url: &str, command: &[&str]) -> String {
-    use std::io::{Read, Write};
-    let authority = url.trim_start_matches("redis://").split('/').next().unwrap();
-    let host_port = authority.rsplit('@').next().unwrap();
-    let mut stream = std::net::TcpStream::connect(host_port).unwrap();
-    let mut request = format!("*{}\r\n", command.len());
-    for part in command {
-        request.push_str(&format!("${}\r\n{part}\r\n", part.len()));
-    }
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
-    let mut reply = Vec::new();
-    let mut buffer = [0u8; 65536];
-    while let Ok(n) = stream.read(&mut buffer) {
-        if n == 0 {
-            break;
-        }
-        reply.extend_from_slice(&buffer[..n]);
-    }
-    String::from_utf8_lossy(&reply).into_owned()
-}
-
-/// `KEYS mfa:*`.
-fn redis_keys(url: &str) -> Vec<String> {
-    redis_command(url, &["KEYS", "mfa:*"]).lines().filter(|l| l.starts_with("mfa:")).map(str::to_owned).collect()
+/// The keys under `prefix`.
+pub fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
+    let pattern = format!("{prefix}*");
+    redis_command(url, &["KEYS", &pattern]).lines().filter(|l| l.starts_with(prefix)).map(str::to_owned).collect()
 }
 
 #[test]
@@ -188,5 +167,41 @@ fn sessions_are_listed_revoked_and_rotated() {
         assert_eq!(with_token(&app, "GET", "/v1/session", &fresh).status, 401, "{backend:?}");
         // The other user was never touched.
         assert_eq!(with_token(&app, "GET", "/v1/session", &stranger).status, 200, "{backend:?}");
+    }
+}
+
+#[test]
+fn sessions_expire_when_idle_and_at_their_absolute_lifetime() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        register(&app, "time@example.com");
+        // Idle: unused for longer than the idle timeout (30 min), it ends.
+        let idle = token(&login(&app, "time@example.com", PASSWORD));
+        app.age_session(&idle, 31 * 60, 31 * 60);
+        let ended = with_token(&app, "GET", "/v1/session", &idle);
+        assert_eq!(ended.status, 401, "{backend:?}: {ended:?}");
+        // Just inside the idle timeout it lives, and the use counts as activity.
+        let used = token(&login(&app, "time@example.com", PASSWORD));
+        app.age_session(&used, 29 * 60, 29 * 60);
+        assert_eq!(with_token(&app, "GET", "/v1/session", &used).status, 200, "{backend:?}");
+        app.age_session(&used, 29 * 60, 29 * 60);
+        assert_eq!(with_token(&app, "GET", "/v1/session", &used).status, 200, "{backend:?}: kept alive by use");
+        // Absolute: active a moment ago, but created over 24 h ago: it ends.
+        let old = token(&login(&app, "time@example.com", PASSWORD));
+        app.age_session(&old, 24 * 3600 + 1, 0);
+        assert_eq!(with_token(&app, "GET", "/v1/session", &old).status, 401, "{backend:?}");
+        // Both endings are events, with their reasons, and the sessions are gone from the list.
+        let fresh = token(&login(&app, "time@example.com", PASSWORD));
+        let events = with_token(&app, "GET", "/v1/activity", &fresh).json();
+        let reasons: Vec<&str> = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "session_expired")
+            .filter_map(|e| e["detail"]["reason"].as_str())
+            .collect();
+        assert_eq!(reasons, ["expired", "idle_expired"], "{backend:?}");
+        let listed = with_token(&app, "GET", "/v1/sessions", &fresh).json();
+        assert_eq!(listed["sessions"].as_array().unwrap().len(), 2, "{backend:?}: {listed}");
     }
 }

@@ -1,0 +1,193 @@
+//! Throttle counters: small pairs of numbers under a key, each forgotten after its own time to live, updated by
+//! compare-and-set so that parallel requests (and parallel app instances) never lose a count.
+//!
+//! - `redis-postgres`: `mfa:t:<key>` strings (under the app's key prefix) `"<first>:<second>"` with `EX`; [`SWAP_SCRIPT`] writes a set of them
+//!   only if every one still holds what the caller read.
+//! - `sqlite`: the `throttle_counters` table; the swap runs in `BEGIN IMMEDIATE`, which serialises writers.
+//!
+//! [`update`] reads, lets the caller decide from what it read, and swaps; a swap that lost a race re-decides on
+//! what it found. The arithmetic (what a counter becomes, whether an attempt may go ahead) is session-policy's.
+
+use spin_sdk::redis::{RedisParameter, RedisResult};
+
+use crate::sessions::{Store, StoreError};
+use crate::sql::SqlValue;
+
+/// A counter's two numbers (a count and a time, in every use).
+pub type Pair = (u64, u64);
+
+/// What to write to one counter: a value with its time to live in seconds, or `None` to forget it.
+pub type Write = Option<(Pair, u64)>;
+
+/// What a caller decided after reading its counters.
+pub enum Step<T> {
+    /// Write these (one per key, in order), then answer `T`.
+    Write(Vec<Write>, T),
+    /// Write nothing; answer `T`.
+    Stop(T),
+}
+
+/// Attempts before [`update`] gives up under contention.
+const MAX_ROUNDS: usize = 64;
+
+/// Writes counters `keys` only if all still hold what was read (KEYS: counters; ARGV: the expected values, `""` for
+/// none, then a new value (`""`: delete) and a TTL per key). Returns `{1}` when written, else `{0, current values}`.
+pub const SWAP_SCRIPT: &str = r"
+local n = #KEYS
+for i = 1, n do
+  if (redis.call('GET', KEYS[i]) or '') ~= ARGV[i] then
+    local reply = {0}
+    for j = 1, n do table.insert(reply, redis.call('GET', KEYS[j]) or '') end
+    return reply
+  end
+end
+for i = 1, n do
+  local value, ttl = ARGV[n + 2 * i - 1], ARGV[n + 2 * i]
+  if value == '' then redis.call('DEL', KEYS[i]) else redis.call('SET', KEYS[i], value, 'EX', ttl) end
+end
+return {1}
+";
+
+fn encode(pair: Option<Pair>) -> String {
+    pair.map(|(first, second)| format!("{first}:{second}")).unwrap_or_default()
+}
+
+fn decode(text: &str) -> Option<Pair> {
+    let (first, second) = text.split_once(':')?;
+    Some((first.parse().ok()?, second.parse().ok()?))
+}
+
+fn redis_values(reply: &[RedisResult]) -> Vec<Option<Pair>> {
+    reply
+        .iter()
+        .map(|value| match value {
+            RedisResult::Binary(bytes) => std::str::from_utf8(bytes).ok().and_then(decode),
+            RedisResult::Status(text) => decode(text),
+            _ => None,
+        })
+        .collect()
+}
+
+fn text(value: &str) -> RedisParameter {
+    RedisParameter::Binary(value.as_bytes().to_vec())
+}
+
+fn redis_error(error: impl std::fmt::Debug) -> StoreError {
+    StoreError::Redis(format!("{error:?}"))
+}
+
+/// The counters under `keys` now (`None`: nothing counted, or forgotten).
+pub fn read(store: &Store, keys: &[String], now: i64) -> Result<Vec<Option<Pair>>, StoreError> {
+    match store.redis() {
+        Some(redis) => {
+            let keys: Vec<RedisParameter> = keys.iter().map(|key| text(&redis.counter_key(key))).collect();
+            Ok(redis_values(&redis.execute("MGET", &keys).map_err(redis_error)?))
+        }
+        None => keys.iter().map(|key| read_sqlite(store, key, now)).collect(),
+    }
+}
+
+fn read_sqlite(store: &Store, key: &str, now: i64) -> Result<Option<Pair>, StoreError> {
+    let rows = store.db().query(
+        "SELECT first, second FROM throttle_counters WHERE key = $1 AND expires_at > $2",
+        &[SqlValue::Text(key.to_owned()), SqlValue::Int(now)],
+    )?;
+    Ok(rows.first().and_then(|row| match row.as_slice() {
+        [first, second] => Some((u64::try_from(first.as_i64()?).ok()?, u64::try_from(second.as_i64()?).ok()?)),
+        _ => None,
+    }))
+}
+
+/// Writes `writes` to `keys` if they still hold `expected`; else returns what they hold.
+fn swap(
+    store: &Store,
+    keys: &[String],
+    expected: &[Option<Pair>],
+    writes: &[Write],
+    now: i64,
+) -> Result<Option<Vec<Option<Pair>>>, StoreError> {
+    match store.redis() {
+        Some(redis) => {
+            let mut arguments = vec![text(SWAP_SCRIPT), RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0))];
+            arguments.extend(keys.iter().map(|key| text(&redis.counter_key(key))));
+            arguments.extend(expected.iter().map(|value| text(&encode(*value))));
+            for write in writes {
+                let (value, ttl) = write.map_or((None, 1), |(pair, ttl)| (Some(pair), ttl.max(1)));
+                arguments.push(text(&encode(value)));
+                arguments.push(RedisParameter::Int64(i64::try_from(ttl).unwrap_or(i64::MAX)));
+            }
+            let reply = redis.execute("EVAL", &arguments).map_err(redis_error)?;
+            match reply.split_first() {
+                Some((RedisResult::Int64(1), _)) => Ok(None),
+                Some((RedisResult::Int64(0), current)) => Ok(Some(redis_values(current))),
+                _ => Err(StoreError::Redis(format!("unexpected reply to the counter swap: {reply:?}"))),
+            }
+        }
+        None => {
+            let db = store.db();
+            db.execute("BEGIN IMMEDIATE", &[])?;
+            let result = (|| {
+                let current: Vec<Option<Pair>> =
+                    keys.iter().map(|key| read_sqlite(store, key, now)).collect::<Result<_, _>>()?;
+                if current != expected {
+                    return Ok(Some(current));
+                }
+                db.execute("DELETE FROM throttle_counters WHERE expires_at <= $1", &[SqlValue::Int(now)])?;
+                for (key, write) in keys.iter().zip(writes) {
+                    db.execute("DELETE FROM throttle_counters WHERE key = $1", &[SqlValue::Text(key.clone())])?;
+                    if let Some(((first, second), ttl)) = write {
+                        let int = |value: u64| SqlValue::Int(i64::try_from(value).unwrap_or(i64::MAX));
+                        db.execute(
+                            "INSERT INTO throttle_counters (key, first, second, expires_at) VALUES ($1, $2, $3, $4)",
+                            &[
+                                SqlValue::Text(key.clone()),
+                                int(*first),
+                                int(*second),
+                                SqlValue::Int(now.saturating_add(i64::try_from((*ttl).max(1)).unwrap_or(i64::MAX))),
+                            ],
+                        )?;
+                    }
+                }
+                Ok(None)
+            })();
+            let end = if matches!(result, Ok(None)) { "COMMIT" } else { "ROLLBACK" };
+            db.execute(end, &[])?;
+            result
+        }
+    }
+}
+
+/// Reads `keys`, asks `decide` what to do with what it read, and writes that atomically (re-deciding on fresh
+/// values whenever another writer got there first).
+pub fn update<T>(
+    store: &Store,
+    keys: &[String],
+    now: i64,
+    mut decide: impl FnMut(&[Option<Pair>]) -> Step<T>,
+) -> Result<T, StoreError> {
+    let mut current = read(store, keys, now)?;
+    for _ in 0..MAX_ROUNDS {
+        match decide(&current) {
+            Step::Stop(answer) => return Ok(answer),
+            Step::Write(writes, answer) => match swap(store, keys, &current, &writes, now)? {
+                None => return Ok(answer),
+                Some(found) => current = found,
+            },
+        }
+    }
+    Err(StoreError::Contended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_round_trip_and_junk_reads_as_nothing() {
+        assert_eq!(decode(&encode(Some((3, 1_700_000_000)))), Some((3, 1_700_000_000)));
+        assert_eq!(encode(None), "");
+        assert_eq!(decode(""), None);
+        assert_eq!(decode("3"), None);
+        assert_eq!(decode("a:1"), None);
+    }
+}

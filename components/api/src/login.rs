@@ -1,0 +1,239 @@
+//! `POST /v1/login` `{"email", "password"}` -> 201 with a new session: the token in the JSON body and in the
+//! `__Host-` session cookie, the CSRF token for cookie use, and a device cookie for a browser that had none.
+//!
+//! In order: the password-guessing limits are checked and the attempt counted ([`crate::throttles`]; 429 with
+//! `Retry-After` and a `login_throttled` event when refused, whatever the password); the password is verified
+//! (against a decoy hash for an unknown email, so both cost the same and answer the same `401
+//! invalid_credentials`); on success the attempt's count is taken back, session-policy assesses the risk signals
+//! (new device, new IP, user agent changed) against the user's known devices, and the session is admitted under
+//! the session limit. Signals are recorded as a `login_risk` event and kept with the session.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::accounts::{json_body, normalize_email};
+use crate::auth::{client, policy_or_reply, record, token_answer, unavailable};
+use crate::bindings::mfa::session::risk::{self, LoginContext, RiskSignal};
+use crate::bindings::mfa::session::tokens;
+use crate::clock::now;
+use crate::config::Lookup;
+use crate::cookies::{self, DEVICE_COOKIE};
+use crate::devices;
+use crate::http::{Reply, Request};
+use crate::password;
+use crate::sessions::{Admitted, Session, Store};
+use crate::sql::SqlValue;
+use crate::throttles::{self, Throttled};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+/// 429 for an attempt a limit refused.
+pub fn throttled_reply(throttled: &Throttled) -> Reply {
+    Reply::error(
+        429,
+        "too_many_attempts",
+        &format!("too many attempts; try again in {} seconds", throttled.retry_after),
+    )
+    .with_header("retry-after", throttled.retry_after.to_string())
+}
+
+/// The outcome of a password check under the password-guessing limits.
+pub enum Verdict {
+    /// A limit refused the attempt; the password was not looked at.
+    Throttled(Throttled),
+    /// The password is wrong (or the account unknown).
+    Wrong,
+    /// The password is right.
+    Right,
+}
+
+/// Checks `password` against `stored_hash` (none: an unknown email, checked against a decoy) for `email` from the
+/// request's address, under the password-guessing limits.
+pub fn guarded_verify(
+    store: &Store,
+    request: &Request,
+    get: Lookup<'_>,
+    email: &str,
+    stored_hash: Option<&str>,
+    known_device: bool,
+    password: &str,
+) -> Result<Verdict, Reply> {
+    let policy = crate::policy::throttles(get).map_err(|error| {
+        eprintln!("{error}");
+        Reply::error(500, "misconfigured", "the throttle variables are invalid")
+    })?;
+    let now = now();
+    let ip_key = throttles::address_key(request.client_ip);
+    let attempt = match throttles::check_password_attempt(store, &policy, email, &ip_key, known_device, now) {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(throttled)) => return Ok(Verdict::Throttled(throttled)),
+        Err(error) => return Err(unavailable("password throttle", &error)),
+    };
+    if !password::verify(password, stored_hash) {
+        // A failure that cannot be counted must not go unnoticed: the attempt is answered as unavailable.
+        attempt.failed(store, &policy, now).map_err(|error| unavailable("password throttle", &error))?;
+        return Ok(Verdict::Wrong);
+    }
+    if let Err(error) = attempt.succeeded(store, now) {
+        // The delay stays: the user is no worse off than after one wrong password.
+        eprintln!("password throttle: {error}");
+    }
+    Ok(Verdict::Right)
+}
+
+fn signal_name(signal: RiskSignal) -> &'static str {
+    match signal {
+        RiskSignal::NewDevice => "new_device",
+        RiskSignal::NewIp => "new_ip",
+        RiskSignal::UserAgentChanged => "user_agent_changed",
+    }
+}
+
+/// `POST /v1/login`.
+pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
+    let body: Login = match json_body(request) {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let policy = match policy_or_reply(get) {
+        Ok(policy) => policy,
+        Err(refusal) => return refusal,
+    };
+    let store = match Store::open(get) {
+        Ok(store) => store,
+        Err(error) => return unavailable("login", &error),
+    };
+    // A malformed email cannot be registered: it is just another unknown user, throttled under what was typed.
+    let email = normalize_email(&body.email).unwrap_or_else(|_| body.email.trim().to_lowercase());
+    let user = match store.db().query(
+        "SELECT id, password_hash FROM users WHERE email = $1 AND password_hash IS NOT NULL",
+        &[SqlValue::Text(email.clone())],
+    ) {
+        Ok(rows) => rows.into_iter().next(),
+        Err(error) => return unavailable("login", &error),
+    };
+    let (user_id, stored_hash) = match user.as_deref() {
+        Some([id, hash]) => (id.as_str().map(str::to_owned), hash.as_str().map(str::to_owned)),
+        _ => (None, None),
+    };
+    // The device cookie, if it holds a well-formed id; only its digest is ever stored or compared.
+    let device_hash = request.cookie(DEVICE_COOKIE).and_then(|id| tokens::storage_key(id).ok());
+    let known_device = match (&user_id, &device_hash) {
+        (Some(user_id), Some(hash)) => match devices::is_known(store.db(), user_id, hash) {
+            Ok(known) => known,
+            Err(error) => return unavailable("login", &error),
+        },
+        _ => false,
+    };
+    let verdict =
+        match guarded_verify(&store, request, get, &email, stored_hash.as_deref(), known_device, &body.password) {
+            Ok(verdict) => verdict,
+            Err(refusal) => return refusal,
+        };
+    let now = now();
+    let user_id = match (verdict, user_id) {
+        (Verdict::Throttled(throttled), user_id) => {
+            let detail = json!({"limit": throttled.limit, "retry_after": throttled.retry_after});
+            record(&store, request, "login_throttled", user_id.as_deref(), None, detail, now);
+            return throttled_reply(&throttled);
+        }
+        (Verdict::Right, Some(user_id)) => user_id,
+        (_, user_id) => {
+            let detail = json!({"reason": if user_id.is_some() { "wrong_password" } else { "unknown_email" }});
+            record(&store, request, "login_failed", user_id.as_deref(), None, detail, now);
+            return Reply::error(401, "invalid_credentials", "the email or password is wrong");
+        }
+    };
+    start_session(&store, request, &policy, &user_id, device_hash, now)
+}
+
+/// Creates a password session for `user_id` (authenticated just now) and answers with it.
+fn start_session(
+    store: &Store,
+    request: &Request,
+    policy: &crate::bindings::mfa::session::policy::SessionPolicy,
+    user_id: &str,
+    device_hash: Option<String>,
+    now: i64,
+) -> Reply {
+    // A browser without a (valid) device cookie gets one now.
+    let (device_hash, new_device_id) = match device_hash {
+        Some(hash) => (hash, None),
+        None => {
+            let id = tokens::new_device_id();
+            match tokens::storage_key(&id) {
+                Ok(hash) => (hash, Some(id)),
+                Err(_) => return Reply::error(500, "internal_error", "a device id could not be made"),
+            }
+        }
+    };
+    let (ip, user_agent) = client(request);
+    let known = match devices::known(store.db(), user_id) {
+        Ok(known) => known,
+        Err(error) => return unavailable("login", &error),
+    };
+    let context = LoginContext { device_id: Some(device_hash.clone()), ip: ip.clone(), user_agent: user_agent.clone() };
+    // Without a readable address (no spin-client-addr) the device signal still applies; the address one cannot.
+    let signals = risk::assess_login(&context, &known)
+        .or_else(|_| risk::assess_login(&LoginContext { ip: "0.0.0.0".to_owned(), ..context }, &known))
+        .unwrap_or_default();
+    let signals: Vec<&str> = signals.into_iter().map(signal_name).collect();
+    let token = tokens::new_session_token();
+    let Ok(key) = tokens::storage_key(&token) else {
+        return Reply::error(500, "internal_error", "a session token could not be made");
+    };
+    let session = Session {
+        key,
+        id: tokens::new_challenge_id(),
+        user_id: user_id.to_owned(),
+        aal: 1,
+        method: "password".to_owned(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        ip: ip.clone(),
+        device_label: devices::label(&user_agent),
+        user_agent: user_agent.clone(),
+        device_hash: device_hash.clone(),
+        risk: signals.join(","),
+    };
+    let uid = Some(user_id);
+    let sid = Some(session.id.as_str());
+    match store.admit(&session, policy, now) {
+        Ok(Admitted::Created { evicted }) => {
+            record(store, request, "login_succeeded", uid, sid, json!({"method": "password"}), now);
+            record(store, request, "session_created", uid, sid, json!({"aal": 1}), now);
+            if !signals.is_empty() {
+                record(store, request, "login_risk", uid, sid, json!({"signals": signals}), now);
+            }
+            if !evicted.is_empty() {
+                let detail = json!({"reason": "session_limit", "count": evicted.len()});
+                record(store, request, "session_evicted", uid, None, detail, now);
+            }
+            if let Err(error) = devices::remember(store.db(), &known, user_id, &device_hash, &ip, &user_agent, now) {
+                eprintln!("login: the device could not be remembered: {error}");
+            }
+            let mut reply = Reply::json(201, &token_answer(&session, policy, &token))
+                .with_header("set-cookie", cookies::session_cookie(&token, policy.absolute_lifetime));
+            if let Some(id) = new_device_id {
+                reply = reply.with_header("set-cookie", cookies::device_cookie(&id));
+            }
+            reply
+        }
+        Ok(Admitted::Refused) => {
+            let detail = json!({"reason": "session_limit"});
+            record(store, request, "login_refused", uid, None, detail, now);
+            Reply::error(
+                409,
+                "session_limit_reached",
+                "this account has the maximum number of sessions: log out of one first",
+            )
+        }
+        Err(error) => unavailable("login", &error),
+    }
+}

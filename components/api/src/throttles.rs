@@ -1,0 +1,195 @@
+//! The password-guessing defence and the registration limit, over the atomic [`counters`](crate::counters).
+//!
+//! A password attempt is checked under all three limits of the design (per account and client IP with a growing
+//! delay, per client IP with IPv6 grouped by /64, per account unless the device cookie already logged in to that
+//! account) BEFORE the password is looked at, so a correct password does not bypass an active throttle; a refused
+//! attempt is not counted. A wrong password is then counted under all three limits in one atomic compare-and-set
+//! (no count is ever lost to a parallel request); a right one makes the account+IP delay start again. Unknown
+//! emails are counted under the email exactly as known ones, so the throttle tells nothing about which emails
+//! exist.
+//!
+//! Checking and counting are two steps, so guesses already in flight when a limit is reached are still verified:
+//! at most one per request the host runs at once (mfa-host's `--max-instances`), after which every guess is
+//! refused. Counting before verifying would close that gap but would also refuse a user's own parallel logins.
+//!
+//! Counter keys are SHA-256 digests of what they count (no email or address is stored in a key).
+
+use sha2::{Digest, Sha256};
+
+use crate::bindings::mfa::session::risk;
+use crate::bindings::mfa::session::throttle::{
+    self, DelayCounter, PasswordCounters, PasswordDecision, PasswordLimit, ThrottlePolicy, WindowCounter,
+};
+use crate::counters::{self, Pair, Step, Write};
+use crate::sessions::{Store, StoreError};
+
+/// An attempt refused by a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// Which limit (`account_ip`, `ip`, `account`, `registrations_ip`).
+    pub limit: &'static str,
+    /// Seconds to wait: the `Retry-After` value.
+    pub retry_after: u64,
+}
+
+/// A password attempt that was allowed; report its outcome with [`PasswordAttempt::failed`] or
+/// [`PasswordAttempt::succeeded`].
+#[derive(Debug)]
+pub struct PasswordAttempt {
+    keys: Vec<String>,
+    known_device: bool,
+}
+
+fn digest_key(kind: &str, parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind}:{digest}")
+}
+
+/// The key an address is counted under (IPv6 by /64); all requests without an address share one.
+pub fn address_key(ip: Option<std::net::IpAddr>) -> String {
+    ip.and_then(|ip| risk::rate_limit_key(&ip.to_string()).ok()).unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn at(now: i64) -> u64 {
+    u64::try_from(now).unwrap_or(0)
+}
+
+fn window_counter(pair: Option<Pair>) -> Option<WindowCounter> {
+    pair.map(|(count, window_start)| WindowCounter { count: u32::try_from(count).unwrap_or(u32::MAX), window_start })
+}
+
+fn delay_counter(pair: Option<Pair>) -> Option<DelayCounter> {
+    pair.map(|(failures, last_failure)| DelayCounter {
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        last_failure,
+    })
+}
+
+/// Seconds until a window that opened at `start` closes (at least 1).
+fn remaining(start: u64, window: u64, now: u64) -> u64 {
+    start.saturating_add(window).saturating_sub(now).max(1)
+}
+
+fn fixed_write(counter: WindowCounter, window: u64, now: u64) -> Write {
+    Some(((u64::from(counter.count), counter.window_start), remaining(counter.window_start, window, now)))
+}
+
+/// Checks a password attempt for `email` (normalised; unknown ones too) from address key `ip_key`: allowed (then
+/// report its outcome on the returned attempt) or refused by a limit.
+pub fn check_password_attempt(
+    store: &Store,
+    policy: &ThrottlePolicy,
+    email: &str,
+    ip_key: &str,
+    known_device: bool,
+    now: i64,
+) -> Result<Result<PasswordAttempt, Throttled>, StoreError> {
+    let attempt = PasswordAttempt {
+        keys: vec![
+            digest_key("password:account-ip", &[email, ip_key]),
+            digest_key("password:ip", &[ip_key]),
+            digest_key("password:account", &[email]),
+        ],
+        known_device,
+    };
+    let current = counters::read(store, &attempt.keys, now)?;
+    let counters = password_counters(&current, known_device);
+    match throttle::check_password_attempt(*policy, counters, at(now)) {
+        PasswordDecision::Allowed => Ok(Ok(attempt)),
+        PasswordDecision::Throttled(throttled) => {
+            let limit = match throttled.limit {
+                PasswordLimit::AccountIp => "account_ip",
+                PasswordLimit::Ip => "ip",
+                PasswordLimit::Account => "account",
+            };
+            Ok(Err(Throttled { limit, retry_after: throttled.retry_after }))
+        }
+    }
+}
+
+fn password_counters(current: &[Option<Pair>], known_device: bool) -> PasswordCounters {
+    let get = |i: usize| current.get(i).copied().flatten();
+    PasswordCounters {
+        account_ip: delay_counter(get(0)),
+        ip: window_counter(get(1)),
+        account: window_counter(get(2)),
+        known_device,
+    }
+}
+
+impl PasswordAttempt {
+    /// The password was wrong: one more failure under every limit, counted atomically.
+    pub fn failed(&self, store: &Store, policy: &ThrottlePolicy, now: i64) -> Result<(), StoreError> {
+        let moment = at(now);
+        counters::update(store, &self.keys, now, |current| {
+            let counters = password_counters(current, self.known_device);
+            let delay = throttle::count_delay(policy.password_per_account_ip, counters.account_ip, moment);
+            let ip = throttle::count_fixed(policy.password_per_ip, counters.ip, moment);
+            let account = throttle::count_fixed(policy.password_per_account, counters.account, moment);
+            let writes = vec![
+                Some(((u64::from(delay.failures), delay.last_failure), policy.password_per_account_ip.window)),
+                fixed_write(ip, policy.password_per_ip.window, moment),
+                fixed_write(account, policy.password_per_account.window, moment),
+            ];
+            Step::Write(writes, ())
+        })
+    }
+
+    /// The password was right: the growing delay for this account and address starts again (the windows keep
+    /// their failures: they bound guessing, whoever guesses).
+    pub fn succeeded(&self, store: &Store, now: i64) -> Result<(), StoreError> {
+        let keys = self.keys.get(..1).unwrap_or_default();
+        counters::update(store, keys, now, |current| match current.first() {
+            Some(Some(_)) => Step::Write(vec![None], ()),
+            _ => Step::Stop(()),
+        })
+    }
+}
+
+/// Checks and counts a registration from address key `ip_key`.
+pub fn registration(
+    store: &Store,
+    policy: &ThrottlePolicy,
+    ip_key: &str,
+    now: i64,
+) -> Result<Result<(), Throttled>, StoreError> {
+    let keys = vec![digest_key("registration:ip", &[ip_key])];
+    let moment = at(now);
+    let limit = policy.registrations_per_ip;
+    counters::update(store, &keys, now, |current| {
+        let counter = window_counter(current.first().copied().flatten());
+        match throttle::check_fixed(limit, counter, moment) {
+            throttle::Decision::RetryAfter(retry_after) => {
+                Step::Stop(Err(Throttled { limit: "registrations_ip", retry_after }))
+            }
+            throttle::Decision::Allowed => {
+                let counted = throttle::count_fixed(limit, counter, moment);
+                Step::Write(vec![fixed_write(counted, limit.window, moment)], Ok(()))
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_digests_that_separate_their_parts() {
+        let key = digest_key("password:account", &["alice@example.com"]);
+        assert!(key.starts_with("password:account:") && !key.contains("alice"));
+        assert_ne!(digest_key("k", &["ab", "c"]), digest_key("k", &["a", "bc"]));
+        assert_eq!(key.len(), "password:account:".len() + 64);
+    }
+
+    #[test]
+    fn windows_close_at_least_a_second_ahead() {
+        assert_eq!(remaining(100, 60, 130), 30);
+        assert_eq!(remaining(100, 60, 500), 1);
+    }
+}
