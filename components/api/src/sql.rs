@@ -66,11 +66,26 @@ pub enum DbError {
     Statement(String),
 }
 
-/// An open database.
-pub enum Db {
+/// The configured database, connected at its first statement (so a request that never needs it, such as an
+/// introspection answered from Redis, never takes a Postgres session).
+pub struct Db {
+    target: Target,
+    connection: std::cell::OnceCell<Connection>,
+}
+
+/// Where the database is.
+enum Target {
+    /// The app's SQLite database.
+    Sqlite,
+    /// Postgres, by connection string.
+    Postgres(String),
+}
+
+/// An open connection.
+enum Connection {
     /// The app's SQLite database.
     Sqlite(sqlite3::Connection),
-    /// One Postgres session, held for this value's life (so transactions span calls).
+    /// One Postgres session, held for the connection's life (so transactions span calls).
     Postgres(pg4::Connection),
 }
 
@@ -106,31 +121,42 @@ fn sqlite_error(error: sqlite3::Error) -> DbError {
 }
 
 impl Db {
-    /// Opens the database of the configured backend.
+    /// The database of the configured backend (connected when first used).
     pub fn open(get: Lookup<'_>) -> Result<Self, DbError> {
-        match config::backend(get)? {
-            Backend::Sqlite => sqlite3::Connection::open_default()
-                .map(Self::Sqlite)
-                .map_err(|e| DbError::Connect(format!("SQLite: {e:?}"))),
-            Backend::RedisPostgres => {
-                let address = config::postgres(get)?.connection_string();
-                pg4::Connection::open(&address).map(Self::Postgres).map_err(|e| match e {
+        let target = match config::backend(get)? {
+            Backend::Sqlite => Target::Sqlite,
+            Backend::RedisPostgres => Target::Postgres(config::postgres(get)?.connection_string()),
+        };
+        Ok(Self { target, connection: std::cell::OnceCell::new() })
+    }
+
+    fn connection(&self) -> Result<&Connection, DbError> {
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection);
+        }
+        let connection = match &self.target {
+            Target::Sqlite => sqlite3::Connection::open_default()
+                .map(Connection::Sqlite)
+                .map_err(|e| DbError::Connect(format!("SQLite: {e:?}")))?,
+            Target::Postgres(address) => {
+                pg4::Connection::open(address).map(Connection::Postgres).map_err(|e| match e {
                     pg4::PgError::ConnectionFailed(message) => DbError::Connect(message),
                     other => DbError::Connect(format!("{other:?}")),
-                })
+                })?
             }
-        }
+        };
+        Ok(self.connection.get_or_init(|| connection))
     }
 
     /// Runs a statement; returns the rows it changed.
     pub fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
-        match self {
-            Self::Sqlite(connection) => {
+        match self.connection()? {
+            Connection::Sqlite(connection) => {
                 let params: Vec<sqlite3::Value> = params.iter().map(to_sqlite).collect();
                 connection.execute(&sqlite_placeholders(sql), &params).map_err(sqlite_error)?;
                 Ok(connection.changes())
             }
-            Self::Postgres(connection) => {
+            Connection::Postgres(connection) => {
                 let params: Vec<pg4::ParameterValue> = params.iter().map(to_pg).collect();
                 connection.execute(sql, &params).map_err(pg_error)
             }
@@ -139,13 +165,13 @@ impl Db {
 
     /// Runs a query; returns its rows.
     pub fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, DbError> {
-        match self {
-            Self::Sqlite(connection) => {
+        match self.connection()? {
+            Connection::Sqlite(connection) => {
                 let params: Vec<sqlite3::Value> = params.iter().map(to_sqlite).collect();
                 let result = connection.execute(&sqlite_placeholders(sql), &params).map_err(sqlite_error)?;
                 Ok(result.rows.into_iter().map(|row| row.values.into_iter().map(from_sqlite).collect()).collect())
             }
-            Self::Postgres(connection) => {
+            Connection::Postgres(connection) => {
                 let params: Vec<pg4::ParameterValue> = params.iter().map(to_pg).collect();
                 let result = connection.query(sql, &params).map_err(pg_error)?;
                 Ok(result.rows.into_iter().map(|row| row.into_iter().map(from_pg).collect()).collect())
@@ -155,7 +181,7 @@ impl Db {
 
     /// Whether this is the Postgres backend.
     pub fn is_postgres(&self) -> bool {
-        matches!(self, Self::Postgres(_))
+        matches!(self.target, Target::Postgres(_))
     }
 }
 

@@ -1,0 +1,70 @@
+//! Bench: the Spin app (spin.toml served in-process by mfa-host, as the end-to-end tests do) on the Redis +
+//! Postgres backend, measured over loopback with 64 keep-alive connections (and 1, for the unloaded latency):
+//!
+//! - session introspection (`POST /v1/introspect`, the product backend's per-request call);
+//! - listing a user's 5 sessions (`GET /v1/sessions`);
+//! - next to `redis-benchmark -t get` against the same Redis (the floor any Redis-backed lookup sits on).
+//!
+//! Prints figures; asserts nothing about speed. Run with `scripts/bench` (it builds the components first), or
+//! `cargo bench -p mfa-e2e --bench api` after `scripts/test` or the build steps it runs. `MFA_BENCH_SECONDS` sets
+//! each run's length (default 5). Load generator, app, Redis and Postgres share this machine's cores.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+// The end-to-end tests' app harness, which fails loudly (panics) on anything unexpected.
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#[path = "../e2e/api/app.rs"]
+mod app;
+#[path = "../../host/benches/load/mod.rs"]
+mod load;
+
+use app::{Backend, TestApp};
+use load::{Spec, load, report};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn redis_benchmark() -> Result<String> {
+    let url = app::redis_url();
+    let authority = url.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379");
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "6379"));
+    let output = Command::new("redis-benchmark")
+        .args(["-h", host, "-p", port, "-t", "get", "-c", "64", "-n", "200000", "-q"])
+        .output()
+        .context("redis-benchmark (Debian package redis-tools) is not installed")?;
+    if !output.status.success() {
+        bail!("redis-benchmark failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    // With -q it prints progress lines ending in \r, then the summary.
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    Ok(text.rsplit('\r').next().unwrap_or(&text).trim().to_owned())
+}
+
+fn main() -> Result<()> {
+    let seconds = std::env::var("MFA_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let duration = Duration::from_secs(seconds);
+    let app = TestApp::migrated(Backend::RedisPostgres, &[]);
+    if app.register("bench@example.com", PASSWORD).status != 201 {
+        bail!("registration failed");
+    }
+    let mut tokens = Vec::new();
+    for _ in 0..5 {
+        let answer = app.login("bench@example.com", PASSWORD, &[]);
+        let token = answer.json().get("token").and_then(|t| t.as_str()).map(str::to_owned);
+        tokens.push(token.with_context(|| format!("login failed: {answer:?}"))?);
+    }
+    let token = tokens.last().context("no session")?;
+
+    let introspect = Spec::post_json("/v1/introspect", format!(r#"{{"token": "{token}"}}"#))
+        .header("authorization", &format!("Bearer {}", app.api_key));
+    let list = Spec::get("/v1/sessions").header("authorization", &format!("Bearer {token}"));
+    for (name, spec) in [("introspection", &introspect), ("list 5 sessions", &list)] {
+        report(&format!("{name}, 1 connection"), &load(app.port, spec, 1, duration)?);
+        report(&format!("{name}, 64 connections"), &load(app.port, spec, 64, duration)?);
+    }
+    println!("redis-benchmark -t get -c 64 -n 200000 -q: {}", redis_benchmark()?);
+    Ok(())
+}
