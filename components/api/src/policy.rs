@@ -128,4 +128,41 @@ mod tests {
         assert!(with_overrides(base(), &with(&[("session_max_per_user", "five")])).is_err());
         assert!(with_overrides(base(), &with(&[("session_limit_action", "kick")])).is_err());
     }
+
+    #[test]
+    fn throttle_variables_override_the_defaults() {
+        // Natively the WIT imports cannot be called: a policy with the design's numbers, by hand.
+        let fixed = |max, window| FixedLimit { max, window };
+        let base = ThrottlePolicy {
+            password_per_account_ip: GrowingDelay { free_failures: 5, window: 900, base_delay: 60, max_delay: 900 },
+            password_per_ip: fixed(100, 3600),
+            password_per_account: fixed(100, 3600),
+            registrations_per_ip: fixed(20, 3600),
+            sms_per_phone: fixed(3, 600),
+            checks_per_code: 5,
+            second_factor: throttle::LockoutPolicy {
+                max_failures: 10,
+                window: 900,
+                lock_duration: 900,
+                max_lock_duration: 86_400,
+                disable_after: 100,
+            },
+        };
+        let get = with(&[
+            ("password_limit_ip", "3/60"),
+            ("password_limit_account_ip", "2/30/5/10"),
+            ("registration_limit_ip", " 7 / 120 "),
+        ]);
+        let policy = throttle_with_overrides(base, &get).unwrap();
+        assert_eq!(policy.password_per_ip, FixedLimit { max: 3, window: 60 });
+        assert_eq!(policy.password_per_account, base.password_per_account, "empty keeps the default");
+        assert_eq!(policy.registrations_per_ip, FixedLimit { max: 7, window: 120 });
+        assert_eq!(
+            policy.password_per_account_ip,
+            GrowingDelay { free_failures: 2, window: 30, base_delay: 5, max_delay: 10 }
+        );
+        for bad in [("password_limit_ip", "3"), ("password_limit_ip", "a/b"), ("password_limit_account_ip", "1/2/3")] {
+            assert!(throttle_with_overrides(base, &with(&[bad])).is_err(), "{bad:?}");
+        }
+    }
 }

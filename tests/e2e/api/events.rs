@@ -67,11 +67,19 @@ fn sha256_hex(parts: &[&str]) -> String {
 #[test]
 fn the_event_chain_verifies_and_personal_data_is_apart() {
     let app = TestApp::spawn(Backend::RedisPostgres);
-    for n in 0..3 {
-        let email = format!("chain{n}@example.com");
-        assert_eq!(post_json(&app, "/v1/register", &credentials(&email, PASSWORD), &[]).status, 201);
-        assert_eq!(post_json(&app, "/v1/login", &credentials(&email, PASSWORD), &[]).status, 201);
-    }
+    // Three users at once: concurrent appends must still make one unbroken chain.
+    let app = std::sync::Arc::new(app);
+    let users: Vec<_> = (0..3)
+        .map(|n| {
+            let app = app.clone();
+            std::thread::spawn(move || {
+                let email = format!("chain{n}@example.com");
+                assert_eq!(post_json(&app, "/v1/register", &credentials(&email, PASSWORD), &[]).status, 201);
+                assert_eq!(post_json(&app, "/v1/login", &credentials(&email, PASSWORD), &[]).status, 201);
+            })
+        })
+        .collect();
+    users.into_iter().for_each(|user| user.join().unwrap());
     let rows = app.database().unwrap().rows(
         "SELECT coalesce(user_id, ''), kind, at::text, coalesce(session_id, ''), detail, personal_digest, prev_hash, \
          hash FROM security_events ORDER BY id",

@@ -64,3 +64,24 @@ fn errors_are_json_with_stable_codes_and_every_answer_has_the_security_headers()
         }
     }
 }
+
+#[test]
+fn the_served_openapi_document_names_only_routes_the_app_answers() {
+    let app = TestApp::spawn(super::Backend::Sqlite);
+    let answer = app.get("/openapi.json");
+    assert_eq!((answer.status, answer.header("content-type")), (200, Some("application/json")));
+    let document = answer.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() >= 18, "{:?}", paths.keys());
+    for (path, item) in paths {
+        let concrete = path.replace("{id}", "some-id");
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_ascii_uppercase();
+            // No credentials and no body: the route must exist (whatever else it refuses).
+            let answer = app.request(&method, &concrete, &[], "");
+            let routed = !(answer.status == 404 && answer.error_code() == "not_found") && answer.status != 405;
+            assert!(routed, "{method} {path} is documented but not routed: {answer:?}");
+        }
+    }
+}

@@ -108,6 +108,11 @@ fn redis_holds_no_raw_token() {
     let keys = redis_keys(&url, &prefix);
     assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}s:"))), "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains(&token)), "a Redis key holds the raw token");
+    // Throttle counters are keyed by digests: no email or address in a key.
+    assert_eq!(login(&app, "keys@example.com", "a wrong password").status, 401);
+    let keys = redis_keys(&url, &prefix);
+    assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}t:"))), "{keys:?}");
+    assert!(keys.iter().all(|k| !k.contains("keys@") && !k.contains("127.0.0.1")), "{keys:?}");
     // Nor does any value of a session hash.
     for key in keys.iter().filter(|k| k.starts_with(&format!("{prefix}s:"))) {
         let values = redis_command(&url, &["HGETALL", key]);
@@ -203,5 +208,30 @@ fn sessions_expire_when_idle_and_at_their_absolute_lifetime() {
         assert_eq!(reasons, ["expired", "idle_expired"], "{backend:?}");
         let listed = with_token(&app, "GET", "/v1/sessions", &fresh).json();
         assert_eq!(listed["sessions"].as_array().unwrap().len(), 2, "{backend:?}: {listed}");
+    }
+}
+
+#[test]
+fn parallel_refreshes_of_one_token_rotate_it_once() {
+    for backend in BACKENDS {
+        let app = Arc::new(TestApp::spawn(backend));
+        register(&app, "race@example.com");
+        let token = token(&login(&app, "race@example.com", PASSWORD));
+        let refreshes: Vec<_> = (0..10)
+            .map(|_| {
+                let (app, token) = (app.clone(), token.clone());
+                std::thread::spawn(move || with_token(&app, "POST", "/v1/session/refresh", &token))
+            })
+            .collect();
+        let answers: Vec<Answer> = refreshes.into_iter().map(|r| r.join().unwrap()).collect();
+        let rotated: Vec<&Answer> = answers.iter().filter(|a| a.status == 200).collect();
+        assert_eq!(rotated.len(), 1, "{backend:?}: {:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+        assert!(answers.iter().all(|a| a.status == 200 || a.status == 401), "{backend:?}");
+        // The one new token works; the old one does not; the user has one session.
+        let new = rotated[0].json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(with_token(&app, "GET", "/v1/session", &new).status, 200, "{backend:?}");
+        assert_eq!(with_token(&app, "GET", "/v1/session", &token).status, 401, "{backend:?}");
+        let listed = with_token(&app, "GET", "/v1/sessions", &new).json();
+        assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "{backend:?}");
     }
 }
