@@ -824,7 +824,7 @@ proptest! {
 const ENROLL_URI: &str = "otpauth://totp/ACME%20Co:alice%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30";
 
 /// A PNG decoded to 8-bit grey levels (whatever its bit depth: EXPAND widens 1-, 2- and 4-bit grey).
-struct Grey {
+pub(crate) struct Grey {
     width: usize,
     height: usize,
     pixels: Vec<u8>,
@@ -832,7 +832,7 @@ struct Grey {
     stored: (png::ColorType, png::BitDepth),
 }
 
-fn decode_png(bytes: &[u8]) -> Grey {
+pub(crate) fn decode_png(bytes: &[u8]) -> Grey {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().expect("a PNG header");
@@ -851,7 +851,7 @@ fn decode_png(bytes: &[u8]) -> Grey {
     Grey { width, height, pixels, stored }
 }
 
-fn decode_qr(image: &Grey) -> (rqrr::MetaData, String) {
+pub(crate) fn decode_qr(image: &Grey) -> (rqrr::MetaData, String) {
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(image.width, image.height, |x, y| {
         image.pixels[y * image.width + x]
     });

@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0002_devices_and_throttles.sql"),
         sqlite: include_str!("../../../migrations/sqlite/0002_devices_and_throttles.sql"),
     },
+    Migration {
+        version: 3,
+        name: "login_challenges",
+        postgres: include_str!("../../../migrations/postgres/0003_login_challenges.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0003_login_challenges.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use mfa_e2e::paths::{target_dir, workspace_dir};
 use mfa_host::manifest::{DependencySource, Manifest};
 use mfa_host::runtime_config::RuntimeConfig;
@@ -44,8 +45,10 @@ pub struct Answer {
     pub status: u16,
     /// The headers.
     pub headers: Vec<(String, String)>,
-    /// The body.
+    /// The body, as text (lossy).
     pub body: String,
+    /// The body's bytes.
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -142,6 +145,12 @@ impl TestApp {
         let api_key = unique("key");
         let mut env: HashMap<String, String> = HashMap::new();
         env.insert("SPIN_VARIABLE_API_KEY".into(), api_key.clone());
+        // A key for secrets at rest: 32 bytes, derived from the unique name (any 32 bytes serve a test).
+        let key: Vec<u8> = Sha256::digest(scratch.to_string_lossy().as_bytes()).to_vec();
+        env.insert(
+            "SPIN_VARIABLE_ENCRYPTION_KEYS".into(),
+            format!("test:{}", base64::engine::general_purpose::STANDARD.encode(&key)),
+        );
         let mut database = None;
         match backend {
             Backend::Sqlite => {
@@ -255,8 +264,9 @@ impl TestApp {
         stream.write_all(body.as_bytes()).unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).unwrap();
-        let response = String::from_utf8(response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+        let head = String::from_utf8(response[..split].to_vec()).unwrap();
+        let raw = &response[split + 4..];
         let mut lines = head.lines();
         let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
         let headers: Vec<(String, String)> = lines
@@ -264,7 +274,8 @@ impl TestApp {
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
         let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-        Answer { status, headers, body: if chunked { dechunk(body) } else { body.to_owned() } }
+        let bytes = if chunked { dechunk(raw) } else { raw.to_vec() };
+        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
     }
 
     /// Moves the session of `token` into the past: created `created_ago` and last seen `seen_ago` seconds earlier
@@ -299,6 +310,39 @@ impl TestApp {
     /// parallel tests never share a session index or a throttle counter.
     pub fn redis_prefix(&self) -> Option<String> {
         self.database.as_ref().map(|database| format!("mfa:{}:", database.name))
+    }
+
+    /// Every row of `table` as text (bytes as lower-case hex), to look for what must not be stored.
+    pub fn table_text(&self, table: &str) -> Vec<String> {
+        match &self.database {
+            Some(database) => {
+                database.rows(&format!("SELECT t::text FROM {table} t")).into_iter().flatten().flatten().collect()
+            }
+            None => {
+                let db = rusqlite::Connection::open(self.scratch.join("app.db")).unwrap();
+                let mut statement = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+                let columns = statement.column_count();
+                let rows = statement
+                    .query_map([], |row| {
+                        let mut text = String::new();
+                        for i in 0..columns {
+                            match row.get_ref(i)? {
+                                rusqlite::types::ValueRef::Blob(bytes) => {
+                                    text.extend(bytes.iter().map(|b| format!("{b:02x}")));
+                                }
+                                rusqlite::types::ValueRef::Text(t) => text.push_str(&String::from_utf8_lossy(t)),
+                                rusqlite::types::ValueRef::Integer(n) => text.push_str(&n.to_string()),
+                                rusqlite::types::ValueRef::Real(r) => text.push_str(&r.to_string()),
+                                rusqlite::types::ValueRef::Null => {}
+                            }
+                            text.push('|');
+                        }
+                        Ok(text)
+                    })
+                    .unwrap();
+                rows.map(Result::unwrap).collect()
+            }
+        }
     }
 
     /// The app's own Postgres database (Redis + Postgres backend only).
@@ -371,14 +415,15 @@ impl Answer {
     }
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..line_end]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             break;
         }
-        out.push_str(&rest[..size]);
+        let rest = &body[line_end + 2..];
+        out.extend_from_slice(&rest[..size]);
         body = &rest[size + 2..];
     }
     out

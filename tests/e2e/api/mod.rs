@@ -11,5 +11,6 @@ mod operations;
 mod service;
 mod sessions;
 mod throttles;
+mod totp;
 
 pub use app::{Backend, TestApp};

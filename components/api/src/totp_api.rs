@@ -1,0 +1,389 @@
+//! TOTP authenticators, for the signed-in user:
+//!
+//! - `POST /v1/mfa/totp` `{"name"?}`: starts an enrollment: a new 160-bit secret from mfa:core, sealed at rest,
+//!   answered once as Base32, as the `otpauth://` URI and as its QR code (SVG text and PNG in Base64); the QR code
+//!   is also served as `image/svg+xml` / `image/png` from `GET /v1/mfa/totp/{id}/qr.svg` / `qr.png` until the
+//!   enrollment is confirmed. Starting again voids an unconfirmed enrollment.
+//! - `POST /v1/mfa/totp/{id}/confirm` `{"code"}`: a current code enables it; the step it used is the last
+//!   accepted one, so that code can never be used again.
+//! - `GET /v1/mfa/factors`: the user's second factors.
+//! - `DELETE /v1/mfa/totp/{id}`: removes one.
+//!
+//! Adding or removing a factor once the user has one needs a recent authentication (step-up: `auth_time` within
+//! the policy's step-up validity, 10 minutes by default), else `403 step_up_required`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::accounts::json_body;
+use crate::auth::{authenticate, record, unavailable};
+use crate::bindings::mfa::core::{otp, otpauth, qr, secrets};
+use crate::bindings::mfa::session::tokens;
+use crate::clock::now;
+use crate::config::Lookup;
+use crate::factors::{self, Totp};
+use crate::http::{Reply, Request};
+use crate::keyring::{KeyRing, KeyRingError};
+use crate::sessions::Session;
+use crate::sql::{Db, SqlValue};
+
+/// The path prefix of one authenticator.
+const TOTP_PREFIX: &str = "/v1/mfa/totp/";
+
+/// Secret size: 160 bits (RFC 4226's recommendation; every authenticator app takes it).
+const SECRET_BITS: u32 = 160;
+
+/// Module size of the PNG QR code, in pixels.
+const PNG_SCALE: u32 = 6;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Start {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirm {
+    code: String,
+}
+
+/// The `{id}` segment of `/v1/mfa/totp/{id}[/...]`.
+fn factor_id(request: &Request) -> &str {
+    request.path.strip_prefix(TOTP_PREFIX).and_then(|rest| rest.split('/').next()).unwrap_or("")
+}
+
+/// The key ring, or the answer when it is not configured.
+pub fn key_ring(get: Lookup<'_>) -> Result<KeyRing, Reply> {
+    KeyRing::from_variables(get).map_err(|error| {
+        eprintln!("{error}");
+        Reply::error(503, "encryption_not_configured", "second factors need the encryption_keys variable to be set")
+    })
+}
+
+/// Refuses unless the session authenticated recently enough for a sensitive change (`403 step_up_required`).
+pub fn require_step_up(session: &Session, step_up_validity: u64, now: i64) -> Result<(), Reply> {
+    let age = u64::try_from(now.saturating_sub(session.auth_time)).unwrap_or(0);
+    if age <= step_up_validity {
+        Ok(())
+    } else {
+        Err(Reply::error(403, "step_up_required", "confirm who you are again (step-up) before changing factors"))
+    }
+}
+
+/// The name an authenticator app shows for the account: the email, else the product's id, else the user id.
+fn account_label(db: &Db, user_id: &str) -> Result<String, Reply> {
+    let rows = db
+        .query("SELECT email, external_id FROM users WHERE id = $1", &[SqlValue::Text(user_id.to_owned())])
+        .map_err(|error| unavailable("totp", &error))?;
+    let label = rows.first().and_then(|row| row.iter().find_map(|value| value.as_str().map(str::to_owned)));
+    Ok(label.unwrap_or_else(|| user_id.to_owned()))
+}
+
+fn otpauth_uri(get: Lookup<'_>, account: String, secret: Vec<u8>) -> Result<String, Reply> {
+    let issuer = get("totp_issuer").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let key = otpauth::OtpauthKey { issuer, account, secret, params: otp::default_totp_params() };
+    otpauth::build_uri(&key).map_err(|error| {
+        eprintln!("totp: the otpauth URI could not be built: {error:?}");
+        Reply::error(500, "misconfigured", "the otpauth URI could not be built (check totp_issuer)")
+    })
+}
+
+/// The user's unconfirmed authenticator `id` with its secret opened.
+fn pending_secret(request: &Request, get: Lookup<'_>) -> Result<(Totp, Vec<u8>, String), Reply> {
+    let (store, session, _) = authenticate(request, get)?;
+    let ring = key_ring(get)?;
+    let totp = match factors::find(store.db(), &session.user_id, factor_id(request)) {
+        Ok(Some(totp)) if !totp.enabled => totp,
+        Ok(_) => return Err(Reply::error(404, "enrollment_not_found", "no enrollment in progress with this id")),
+        Err(error) => return Err(unavailable("totp", &error)),
+    };
+    let secret = open(&ring, &totp)?;
+    let account = account_label(store.db(), &session.user_id)?;
+    Ok((totp, secret, account))
+}
+
+/// Opens the sealed secret of `totp`.
+pub fn open(ring: &KeyRing, totp: &Totp) -> Result<Vec<u8>, Reply> {
+    ring.open(&totp.sealed, &[&totp.user_id, &totp.id]).map_err(|error| {
+        eprintln!("totp {}: {error}", totp.id);
+        match error {
+            KeyRingError::UnknownKey(_) => {
+                Reply::error(503, "encryption_key_missing", "a needed encryption key is gone")
+            }
+            _ => Reply::error(500, "secret_unreadable", "this authenticator's secret cannot be read"),
+        }
+    })
+}
+
+/// `POST /v1/mfa/totp`.
+pub fn start(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, session, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let body: Start = if request.body.is_empty() {
+        Start::default()
+    } else {
+        match json_body(request) {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        }
+    };
+    let name =
+        body.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "Authenticator".into());
+    if name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Reply::error(400, "invalid_name", "the name must have at most 64 characters, none a control");
+    }
+    let now = now();
+    let db = store.db();
+    match factors::has_any(db, &session.user_id) {
+        Ok(true) => {
+            if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
+                return refusal;
+            }
+        }
+        Ok(false) => {}
+        Err(error) => return unavailable("totp", &error),
+    }
+    let ring = match key_ring(get) {
+        Ok(ring) => ring,
+        Err(refusal) => return refusal,
+    };
+    let Ok(secret) = secrets::generate_secret(SECRET_BITS) else {
+        return Reply::error(500, "internal_error", "no secret could be generated");
+    };
+    let id = tokens::new_challenge_id();
+    let sealed = match ring.seal(&[&session.user_id, &id], &secret) {
+        Ok(sealed) => sealed,
+        Err(error) => {
+            eprintln!("totp: {error}");
+            return Reply::error(500, "internal_error", "the secret could not be sealed");
+        }
+    };
+    let account = match account_label(db, &session.user_id) {
+        Ok(account) => account,
+        Err(refusal) => return refusal,
+    };
+    let uri = match otpauth_uri(get, account, secret.clone()) {
+        Ok(uri) => uri,
+        Err(refusal) => return refusal,
+    };
+    let (Ok(svg), Ok(png)) = (qr::render_svg(&uri), qr::render_png(&uri, PNG_SCALE)) else {
+        return Reply::error(500, "internal_error", "the QR code could not be drawn");
+    };
+    // One enrollment at a time: an unfinished one is voided.
+    let voided = db.execute(
+        "DELETE FROM mfa_configurations WHERE user_id = $1 AND kind = 'totp' AND enabled = $2",
+        &[SqlValue::Text(session.user_id.clone()), SqlValue::Bool(false)],
+    );
+    let totp = Totp {
+        id: id.clone(),
+        user_id: session.user_id.clone(),
+        name: name.clone(),
+        sealed,
+        last_accepted_step: None,
+        enabled: false,
+        created_at: now,
+        confirmed_at: None,
+    };
+    if let Err(error) = voided.and_then(|_| factors::insert(db, &totp)) {
+        return unavailable("totp", &error);
+    }
+    record(
+        &store,
+        request,
+        "mfa_totp_enrollment_started",
+        Some(&session.user_id),
+        Some(&session.id),
+        json!({"factor_id": id}),
+        now,
+    );
+    Reply::json(
+        201,
+        &json!({
+            "id": id,
+            "name": name,
+            "secret": secrets::encode_base32(&secret),
+            "otpauth_uri": uri,
+            "qr_svg": svg,
+            "qr_png": STANDARD.encode(&png),
+            "qr_svg_url": format!("{TOTP_PREFIX}{id}/qr.svg"),
+            "qr_png_url": format!("{TOTP_PREFIX}{id}/qr.png"),
+        }),
+    )
+}
+
+/// `GET /v1/mfa/totp/{id}/qr.svg`.
+pub fn qr_svg(request: &Request, get: Lookup<'_>) -> Reply {
+    match pending_secret(request, get).and_then(|(_, secret, account)| otpauth_uri(get, account, secret)) {
+        Ok(uri) => match qr::render_svg(&uri) {
+            Ok(svg) => Reply {
+                status: 200,
+                headers: vec![("content-type".into(), "image/svg+xml".into())],
+                body: svg.into_bytes(),
+            },
+            Err(_) => Reply::error(500, "internal_error", "the QR code could not be drawn"),
+        },
+        Err(refusal) => refusal,
+    }
+}
+
+/// `GET /v1/mfa/totp/{id}/qr.png`.
+pub fn qr_png(request: &Request, get: Lookup<'_>) -> Reply {
+    match pending_secret(request, get).and_then(|(_, secret, account)| otpauth_uri(get, account, secret)) {
+        Ok(uri) => match qr::render_png(&uri, PNG_SCALE) {
+            Ok(png) => Reply { status: 200, headers: vec![("content-type".into(), "image/png".into())], body: png },
+            Err(_) => Reply::error(500, "internal_error", "the QR code could not be drawn"),
+        },
+        Err(refusal) => refusal,
+    }
+}
+
+/// How a code checked against an authenticator came out.
+pub enum CodeCheck {
+    /// Accepted (and its step recorded).
+    Accepted,
+    /// It matched a step already used: a replay.
+    Replayed,
+    /// It matched nothing (or was malformed).
+    Wrong,
+}
+
+/// Checks `code` against `totp` at `now` (one step either side) and records the step on success, atomically;
+/// `confirm` enables an unconfirmed authenticator with it. Re-seals a secret sealed under an older key.
+pub fn check_code(
+    db: &Db,
+    ring: &KeyRing,
+    totp: &Totp,
+    code: &str,
+    confirm: bool,
+    now: i64,
+) -> Result<CodeCheck, Reply> {
+    let secret = open(ring, totp)?;
+    let verdict = otp::totp_verify(
+        &secret,
+        otp::default_totp_params(),
+        code,
+        u64::try_from(now).unwrap_or(0),
+        1,
+        totp.last_accepted_step,
+    );
+    let step = match verdict {
+        Ok(otp::TotpVerdict::Accepted(step)) => step,
+        Ok(otp::TotpVerdict::Replayed(_)) => return Ok(CodeCheck::Replayed),
+        Ok(otp::TotpVerdict::Rejected) | Err(_) => return Ok(CodeCheck::Wrong),
+    };
+    match factors::accept_step(db, &totp.id, step, confirm, now) {
+        Ok(true) => {}
+        // Another request took this step (or a later one) first.
+        Ok(false) => return Ok(CodeCheck::Replayed),
+        Err(error) => return Err(unavailable("totp", &error)),
+    }
+    if ring.is_stale(&totp.sealed)
+        && let Ok(sealed) = ring.seal(&[&totp.user_id, &totp.id], &secret)
+        && let Err(error) = factors::reseal(db, &totp.id, &sealed)
+    {
+        eprintln!("totp {}: re-encryption failed: {error}", totp.id);
+    }
+    Ok(CodeCheck::Accepted)
+}
+
+/// `POST /v1/mfa/totp/{id}/confirm`.
+pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, session, _) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let body: Confirm = match json_body(request) {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let ring = match key_ring(get) {
+        Ok(ring) => ring,
+        Err(refusal) => return refusal,
+    };
+    let totp = match factors::find(store.db(), &session.user_id, factor_id(request)) {
+        Ok(Some(totp)) if !totp.enabled => totp,
+        Ok(_) => return Reply::error(404, "enrollment_not_found", "no enrollment in progress with this id"),
+        Err(error) => return unavailable("totp", &error),
+    };
+    let now = now();
+    let uid = Some(session.user_id.as_str());
+    let sid = Some(session.id.as_str());
+    match check_code(store.db(), &ring, &totp, &body.code, true, now) {
+        Ok(CodeCheck::Accepted) => {
+            record(
+                &store,
+                request,
+                "mfa_totp_enabled",
+                uid,
+                sid,
+                json!({"factor_id": totp.id, "name": totp.name}),
+                now,
+            );
+            Reply::json(200, &json!({"id": totp.id, "name": totp.name, "enabled": true}))
+        }
+        Ok(CodeCheck::Replayed) => {
+            record(&store, request, "totp_replay_refused", uid, sid, json!({"factor_id": totp.id}), now);
+            Reply::error(400, "code_already_used", "this code was already used: wait for the next one")
+        }
+        Ok(CodeCheck::Wrong) => {
+            record(&store, request, "mfa_totp_confirmation_failed", uid, sid, json!({"factor_id": totp.id}), now);
+            Reply::error(400, "invalid_code", "the code is wrong or expired: check the authenticator's clock")
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// `GET /v1/mfa/factors`.
+pub fn list(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, session, _) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    match factors::list(store.db(), &session.user_id) {
+        Ok(all) => {
+            let shown: Vec<serde_json::Value> = all
+                .iter()
+                .map(|totp| {
+                    json!({
+                        "id": totp.id,
+                        "kind": "totp",
+                        "name": totp.name,
+                        "enabled": totp.enabled,
+                        "created_at": totp.created_at,
+                        "confirmed_at": totp.confirmed_at,
+                    })
+                })
+                .collect();
+            Reply::json(200, &json!({"factors": shown}))
+        }
+        Err(error) => unavailable("factors", &error),
+    }
+}
+
+/// `DELETE /v1/mfa/totp/{id}`.
+pub fn remove(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, session, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let now = now();
+    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
+        return refusal;
+    }
+    let id = factor_id(request);
+    match factors::remove(store.db(), &session.user_id, id) {
+        Ok(true) => {
+            let detail = json!({"factor_id": id});
+            record(&store, request, "mfa_totp_removed", Some(&session.user_id), Some(&session.id), detail, now);
+            Reply::json(200, &json!({"removed": id}))
+        }
+        Ok(false) => Reply::error(404, "factor_not_found", "you have no authenticator with this id"),
+        Err(error) => unavailable("totp", &error),
+    }
+}
