@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
-    Trap,
+    Trap, UpdateDeadline,
 };
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -54,7 +54,7 @@ pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
 /// How long past its time budget a guest stuck in a host call gets before its request is answered 504.
 const HOST_CALL_GRACE: Duration = Duration::from_secs(1);
 
-/// How often the epoch advances; a guest's time budget is counted in these ticks.
+/// How often the epoch advances: a running guest yields to other requests at each tick, and its time budget is checked.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Limits for serving.
@@ -364,8 +364,14 @@ impl App {
         let limits = StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(16).build();
         let mut store = Store::new(&self.engine, RequestState::new(component.config.clone(), limits));
         store.limiter(|state| &mut state.limits);
-        let ticks = u64::try_from(self.limits.request_timeout.as_millis() / EPOCH_TICK.as_millis()).unwrap_or(u64::MAX);
-        store.set_epoch_deadline(ticks.max(1));
+        // At every epoch tick the guest yields to the other requests on its worker thread (a long computation, such as
+        // a password hash, must not keep a request that holds a database lock from running), and once its time budget
+        // is spent it is interrupted.
+        let (started, budget) = (Instant::now(), self.limits.request_timeout);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if started.elapsed() >= budget { Err(Trap::Interrupt.into()) } else { Ok(UpdateDeadline::Yield(1)) }
+        });
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = store

@@ -46,9 +46,36 @@ pub fn record(
     detail: serde_json::Value,
     at: i64,
 ) {
+    record_all(store, request, &[Happened { kind, user_id, session_id, detail }], at);
+}
+
+/// One event about a request, for [`record_all`].
+pub struct Happened<'a> {
+    /// What happened.
+    pub kind: &'a str,
+    /// Whose account.
+    pub user_id: Option<&'a str>,
+    /// Which session.
+    pub session_id: Option<&'a str>,
+    /// Details (never a secret).
+    pub detail: serde_json::Value,
+}
+
+/// Records several events about `request` at once (one lock, one transaction), in order.
+pub fn record_all(store: &Store, request: &Request, happened: &[Happened<'_>], at: i64) {
     let (ip, user_agent) = client(request);
-    let event = Event { kind, user_id, session_id, detail, ip: &ip, user_agent: &user_agent };
-    events::record_or_log(store.db(), &event, at);
+    let events: Vec<Event<'_>> = happened
+        .iter()
+        .map(|h| Event {
+            kind: h.kind,
+            user_id: h.user_id,
+            session_id: h.session_id,
+            detail: h.detail.clone(),
+            ip: &ip,
+            user_agent: &user_agent,
+        })
+        .collect();
+    events::record_or_log(store.db(), &events, at);
 }
 
 /// When `session` ends without further activity, and when it ends whatever happens.

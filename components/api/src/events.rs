@@ -75,47 +75,19 @@ pub fn chain_hash(
     hex(&hasher.finalize())
 }
 
-/// Appends `event` at time `at` (in its own transaction).
-pub fn record(db: &Db, event: &Event<'_>, at: i64) -> Result<(), DbError> {
-    let mut salt = [0u8; 16];
-    rand::rngs::OsRng.try_fill_bytes(&mut salt).map_err(|_| DbError::Statement("no randomness".to_owned()))?;
-    let digest = personal_digest(&salt, event.ip, event.user_agent);
-    let detail = if event.detail.is_null() { json!({}) } else { event.detail.clone() }.to_string();
+/// Appends `events` at time `at`, in order, in one transaction (one lock for all of them).
+pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
     db.execute(if db.is_postgres() { "BEGIN" } else { "BEGIN IMMEDIATE" }, &[])?;
     let appended = (|| {
         if db.is_postgres() {
             db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(LOCK_KEY)])?;
         }
         let last = db.query("SELECT hash FROM security_events ORDER BY id DESC LIMIT 1", &[])?;
-        let prev = last.first().and_then(|row| row.first()).and_then(SqlValue::as_str).unwrap_or(GENESIS).to_owned();
-        let user = event.user_id.unwrap_or("");
-        let session = event.session_id.unwrap_or("");
-        let hash = chain_hash(&prev, event.kind, user, at, session, &detail, &digest);
-        let nullable = |value: Option<&str>| value.map_or(SqlValue::Null, |v| SqlValue::Text(v.to_owned()));
-        let rows = db.query(
-            "INSERT INTO security_events (user_id, kind, at, session_id, detail, personal_digest, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            &[
-                nullable(event.user_id),
-                SqlValue::Text(event.kind.to_owned()),
-                SqlValue::Int(at),
-                nullable(event.session_id),
-                SqlValue::Text(detail.clone()),
-                SqlValue::Text(digest.clone()),
-                SqlValue::Text(prev),
-                SqlValue::Text(hash),
-            ],
-        )?;
-        let id = rows.first().and_then(|row| row.first()).and_then(SqlValue::as_i64).unwrap_or(0);
-        db.execute(
-            "INSERT INTO security_event_personal (event_id, salt, ip, user_agent) VALUES ($1, $2, $3, $4)",
-            &[
-                SqlValue::Int(id),
-                SqlValue::Blob(salt.to_vec()),
-                SqlValue::Text(event.ip.to_owned()),
-                SqlValue::Text(event.user_agent.to_owned()),
-            ],
-        )?;
+        let mut prev =
+            last.first().and_then(|row| row.first()).and_then(SqlValue::as_str).unwrap_or(GENESIS).to_owned();
+        for event in events {
+            prev = append(db, event, at, prev)?;
+        }
         Ok(())
     })();
     match appended {
@@ -127,10 +99,48 @@ pub fn record(db: &Db, event: &Event<'_>, at: i64) -> Result<(), DbError> {
     }
 }
 
-/// Records `event`, logging (not failing) when it cannot: the action it describes already happened.
-pub fn record_or_log(db: &Db, event: &Event<'_>, at: i64) {
-    if let Err(error) = record(db, event, at) {
-        eprintln!("security event {} not recorded: {error}", event.kind);
+/// Inserts one event after the event whose hash is `prev`; returns the new event's hash.
+fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, DbError> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.try_fill_bytes(&mut salt).map_err(|_| DbError::Statement("no randomness".to_owned()))?;
+    let digest = personal_digest(&salt, event.ip, event.user_agent);
+    let detail = if event.detail.is_null() { json!({}) } else { event.detail.clone() }.to_string();
+    let user = event.user_id.unwrap_or("");
+    let session = event.session_id.unwrap_or("");
+    let hash = chain_hash(&prev, event.kind, user, at, session, &detail, &digest);
+    let nullable = |value: Option<&str>| value.map_or(SqlValue::Null, |v| SqlValue::Text(v.to_owned()));
+    let rows = db.query(
+        "INSERT INTO security_events (user_id, kind, at, session_id, detail, personal_digest, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        &[
+            nullable(event.user_id),
+            SqlValue::Text(event.kind.to_owned()),
+            SqlValue::Int(at),
+            nullable(event.session_id),
+            SqlValue::Text(detail),
+            SqlValue::Text(digest),
+            SqlValue::Text(prev),
+            SqlValue::Text(hash.clone()),
+        ],
+    )?;
+    let id = rows.first().and_then(|row| row.first()).and_then(SqlValue::as_i64).unwrap_or(0);
+    db.execute(
+        "INSERT INTO security_event_personal (event_id, salt, ip, user_agent) VALUES ($1, $2, $3, $4)",
+        &[
+            SqlValue::Int(id),
+            SqlValue::Blob(salt.to_vec()),
+            SqlValue::Text(event.ip.to_owned()),
+            SqlValue::Text(event.user_agent.to_owned()),
+        ],
+    )?;
+    Ok(hash)
+}
+
+/// Records `events`, logging (not failing) when they cannot be: the actions they describe already happened.
+pub fn record_or_log(db: &Db, events: &[Event<'_>], at: i64) {
+    if let Err(error) = record(db, events, at) {
+        let kinds: Vec<&str> = events.iter().map(|event| event.kind).collect();
+        eprintln!("security events {kinds:?} not recorded: {error}");
     }
 }
 

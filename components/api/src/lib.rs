@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod challenge;
 pub mod client;
 pub mod clock;
 pub mod config;

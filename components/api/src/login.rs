@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::{json_body, normalize_email};
-use crate::auth::{client, policy_or_reply, record, token_answer, unavailable};
+use crate::auth::{Happened, client, policy_or_reply, record, record_all, token_answer, unavailable};
 use crate::bindings::mfa::session::risk::{self, LoginContext, RiskSignal};
 use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
@@ -149,29 +149,66 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
             return Reply::error(401, "invalid_credentials", "the email or password is wrong");
         }
     };
-    start_session(&store, request, &policy, &user_id, device_hash, now)
-}
-
-/// Creates a password session for `user_id` (authenticated just now) and answers with it.
-fn start_session(
-    store: &Store,
-    request: &Request,
-    policy: &crate::bindings::mfa::session::policy::SessionPolicy,
-    user_id: &str,
-    device_hash: Option<String>,
-    now: i64,
-) -> Reply {
     // A browser without a (valid) device cookie gets one now.
-    let (device_hash, new_device_id) = match device_hash {
-        Some(hash) => (hash, None),
+    let device = match device_hash {
+        Some(hash) => Device { hash, new_id: None },
         None => {
             let id = tokens::new_device_id();
             match tokens::storage_key(&id) {
-                Ok(hash) => (hash, Some(id)),
+                Ok(hash) => Device { hash, new_id: Some(id) },
                 Err(_) => return Reply::error(500, "internal_error", "a device id could not be made"),
             }
         }
     };
+    match crate::factors::has_any(store.db(), &user_id) {
+        Ok(true) => crate::challenge::issue(&store, request, &user_id, &device, now),
+        Ok(false) => start_session(&store, request, &policy, &user_id, &device, &Proof::PASSWORD, now),
+        Err(error) => unavailable("login", &error),
+    }
+}
+
+/// The device of a login: its cookie id's digest, and the id itself when it is new (to be set as the cookie).
+pub struct Device {
+    /// SHA-256 of the device id.
+    pub hash: String,
+    /// A device id made for this login, for the `Set-Cookie`.
+    pub new_id: Option<String>,
+}
+
+impl Device {
+    /// Adds the device cookie to `reply` when the id is new.
+    pub fn set_cookie(&self, reply: Reply) -> Reply {
+        match &self.new_id {
+            Some(id) => reply.with_header("set-cookie", cookies::device_cookie(id)),
+            None => reply,
+        }
+    }
+}
+
+/// How the user proved who they are.
+pub struct Proof<'a> {
+    /// The assurance level: 1 password, 2 with a second factor.
+    pub aal: i64,
+    /// The method (`password`, `totp`, ...).
+    pub method: &'a str,
+}
+
+impl Proof<'_> {
+    /// A password alone.
+    pub const PASSWORD: Proof<'static> = Proof { aal: 1, method: "password" };
+}
+
+/// Creates a session for `user_id` (authenticated just now as `proof` says) and answers with it.
+pub fn start_session(
+    store: &Store,
+    request: &Request,
+    policy: &crate::bindings::mfa::session::policy::SessionPolicy,
+    user_id: &str,
+    device: &Device,
+    proof: &Proof<'_>,
+    now: i64,
+) -> Reply {
+    let device_hash = device.hash.clone();
     let (ip, user_agent) = client(request);
     let known = match devices::known(store.db(), user_id) {
         Ok(known) => known,
@@ -191,8 +228,8 @@ fn start_session(
         key,
         id: tokens::new_challenge_id(),
         user_id: user_id.to_owned(),
-        aal: 1,
-        method: "password".to_owned(),
+        aal: proof.aal,
+        method: proof.method.to_owned(),
         auth_time: now,
         created_at: now,
         last_seen_at: now,
@@ -206,24 +243,29 @@ fn start_session(
     let sid = Some(session.id.as_str());
     match store.admit(&session, policy, now) {
         Ok(Admitted::Created { evicted }) => {
-            record(store, request, "login_succeeded", uid, sid, json!({"method": "password"}), now);
-            record(store, request, "session_created", uid, sid, json!({"aal": 1}), now);
+            let event = |kind, session_id, detail| Happened { kind, user_id: uid, session_id, detail };
+            let mut happened = vec![
+                event("login_succeeded", sid, json!({"method": proof.method})),
+                event("session_created", sid, json!({"aal": proof.aal})),
+            ];
             if !signals.is_empty() {
-                record(store, request, "login_risk", uid, sid, json!({"signals": signals}), now);
+                happened.push(event("login_risk", sid, json!({"signals": signals})));
             }
             if !evicted.is_empty() {
-                let detail = json!({"reason": "session_limit", "count": evicted.len()});
-                record(store, request, "session_evicted", uid, None, detail, now);
+                happened.push(event(
+                    "session_evicted",
+                    None,
+                    json!({"reason": "session_limit", "count": evicted.len()}),
+                ));
             }
+            record_all(store, request, &happened, now);
             if let Err(error) = devices::remember(store.db(), &known, user_id, &device_hash, &ip, &user_agent, now) {
                 eprintln!("login: the device could not be remembered: {error}");
             }
-            let mut reply = Reply::json(201, &token_answer(&session, policy, &token))
-                .with_header("set-cookie", cookies::session_cookie(&token, policy.absolute_lifetime));
-            if let Some(id) = new_device_id {
-                reply = reply.with_header("set-cookie", cookies::device_cookie(&id));
-            }
-            reply
+            device.set_cookie(
+                Reply::json(201, &token_answer(&session, policy, &token))
+                    .with_header("set-cookie", cookies::session_cookie(&token, policy.absolute_lifetime)),
+            )
         }
         Ok(Admitted::Refused) => {
             let detail = json!({"reason": "session_limit"});

@@ -22,6 +22,7 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/admin/migrate", &[("POST", migrate_endpoint)]),
     ("/v1/register", &[("POST", crate::accounts::register)]),
     ("/v1/login", &[("POST", crate::login::login)]),
+    ("/v1/login/verify", &[("POST", crate::challenge::verify)]),
     ("/v1/password", &[("POST", crate::accounts::change_password)]),
     ("/v1/session", &[("GET", crate::auth::current), ("DELETE", crate::auth::logout)]),
     ("/v1/session/refresh", &[("POST", crate::session_api::refresh)]),

@@ -51,6 +51,98 @@ fn get(app: &TestApp, token: &str, path: &str) -> Answer {
     app.request("GET", path, &[("authorization", &bearer(token))], "")
 }
 
+/// Password login, then the challenge answered with `code`: the new session's token.
+fn login_with_code(app: &TestApp, email: &str, code: &str) -> String {
+    let challenge = app.login(email, PASSWORD, &[]);
+    assert_eq!(challenge.status, 200, "{challenge:?}");
+    let id = challenge.json()["challenge_id"].as_str().unwrap().to_owned();
+    let verified = verify(app, &id, code);
+    assert_eq!(verified.status, 201, "{verified:?}");
+    verified.json()["token"].as_str().unwrap().to_owned()
+}
+
+fn verify(app: &TestApp, challenge_id: &str, code: &str) -> Answer {
+    let body = serde_json::json!({"challenge_id": challenge_id, "method": "totp", "code": code}).to_string();
+    app.post_json("/v1/login/verify", &body, &[])
+}
+
+/// A user with one confirmed authenticator: its secret, and the step-0 session's token.
+fn enrolled(app: &TestApp, email: &str) -> (Vec<u8>, String) {
+    let token = signed_in(app, email);
+    let started = post(app, &token, "/v1/mfa/totp", "").json();
+    let (id, secret) =
+        (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
+    let code = totp(&secret, unix_now());
+    let confirmed = post(app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#));
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    (secret, token)
+}
+
+#[test]
+fn with_an_authenticator_the_password_gives_a_challenge_that_a_code_turns_into_an_aal2_session() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let (secret, first) = enrolled(&app, "two@example.com");
+        let challenge = app.login("two@example.com", PASSWORD, &[]);
+        assert_eq!(challenge.status, 200, "{backend:?}: {challenge:?}");
+        let body = challenge.json();
+        assert_eq!(
+            (body["mfa_required"].as_bool(), body["methods"].clone()),
+            (Some(true), serde_json::json!(["totp"]))
+        );
+        assert!(body.get("token").is_none() && challenge.set_cookie("__Host-mfa_session").is_none(), "no session yet");
+        let id = body["challenge_id"].as_str().unwrap().to_owned();
+        assert_eq!(id.len(), 43, "256 bits");
+
+        let wrong = verify(&app, &id, if totp(&secret, unix_now() + 30) == "000000" { "111111" } else { "000000" });
+        assert_eq!((wrong.status, wrong.error_code().as_str()), (401, "invalid_code"), "{backend:?}");
+        assert_eq!(wrong.json()["error"]["checks_left"], 4);
+        // The code of the next step (the confirmation used this one): accepted once.
+        let code = totp(&secret, unix_now() + 30);
+        let session = verify(&app, &id, &code);
+        assert_eq!(session.status, 201, "{backend:?}: {session:?}");
+        let session_body = session.json();
+        assert_eq!((session_body["aal"].as_i64(), session_body["method"].as_str()), (Some(2), Some("totp")));
+        let token = session_body["token"].as_str().unwrap().to_owned();
+        assert_eq!(get(&app, &token, "/v1/session").status, 200);
+        // The challenge is spent; the same code on a new challenge is a replay.
+        assert_eq!(verify(&app, &id, &code).error_code(), "challenge_invalid");
+        let again = app.login("two@example.com", PASSWORD, &[]).json()["challenge_id"].as_str().unwrap().to_owned();
+        let replay = verify(&app, &again, &code);
+        assert_eq!((replay.status, replay.error_code().as_str()), (401, "code_already_used"), "{backend:?}");
+        let events = get(&app, &first, "/v1/activity").json();
+        let kinds: Vec<&str> = events["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+        assert!(kinds.contains(&"totp_replay_refused") && kinds.contains(&"second_factor_failed"), "{kinds:?}");
+        // Unknown and malformed challenges.
+        assert_eq!(verify(&app, &"A".repeat(43), &code).error_code(), "challenge_invalid");
+        assert_eq!(verify(&app, "short", &code).error_code(), "challenge_invalid");
+    }
+}
+
+#[test]
+fn a_challenge_dies_after_five_wrong_codes() {
+    for backend in BACKENDS {
+        let app = Arc::new(TestApp::spawn(backend));
+        let (secret, _) = enrolled(&app, "five@example.com");
+        let id = app.login("five@example.com", PASSWORD, &[]).json()["challenge_id"].as_str().unwrap().to_owned();
+        let right = totp(&secret, unix_now() + 30);
+        let wrong = if right == "000000" { "111111" } else { "000000" };
+        // Eight wrong codes at once: exactly five are checked, the rest find the challenge dead.
+        let guesses: Vec<_> = (0..8)
+            .map(|_| {
+                let (app, id) = (app.clone(), id.clone());
+                std::thread::spawn(move || verify(&app, &id, wrong).error_code())
+            })
+            .collect();
+        let mut codes: Vec<String> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+        codes.sort();
+        assert_eq!(codes.iter().filter(|c| *c == "invalid_code").count(), 5, "{backend:?}: {codes:?}");
+        assert_eq!(codes.iter().filter(|c| *c == "challenge_invalid").count(), 3, "{backend:?}: {codes:?}");
+        // Dead: even the right code no longer gets a session.
+        assert_eq!(verify(&app, &id, &right).error_code(), "challenge_invalid", "{backend:?}");
+    }
+}
+
 #[test]
 fn enrollment_shows_the_secret_once_as_uri_and_qr_codes_and_confirms_with_a_current_code() {
     for backend in BACKENDS {
@@ -145,8 +237,8 @@ fn changing_factors_once_there_is_one_needs_a_recent_authentication() {
         assert_eq!((add.status, add.error_code().as_str()), (403, "step_up_required"), "{backend:?}");
         let remove = app.request("DELETE", &format!("/v1/mfa/totp/{id}"), &[("authorization", &bearer(&token))], "");
         assert_eq!((remove.status, remove.error_code().as_str()), (403, "step_up_required"), "{backend:?}");
-        // A fresh login is recent: it may remove it.
-        let fresh = app.login("step@example.com", PASSWORD, &[]).json()["token"].as_str().unwrap().to_owned();
+        // A fresh login (password, then a code) is recent: it may remove it.
+        let fresh = login_with_code(&app, "step@example.com", &totp(&secret, unix_now() + 30));
         let removed = app.request("DELETE", &format!("/v1/mfa/totp/{id}"), &[("authorization", &bearer(&fresh))], "");
         assert_eq!(removed.status, 200, "{backend:?}: {removed:?}");
         assert!(get(&app, &fresh, "/v1/mfa/factors").json()["factors"].as_array().unwrap().is_empty());
