@@ -66,6 +66,7 @@ fn password_refusal(error: &PasswordError) -> Reply {
         PasswordError::TooShort => "password_too_short",
         PasswordError::TooLong => "password_too_long",
         PasswordError::ContainsEmail => "password_contains_email",
+        PasswordError::TooWeak { .. } => "password_too_weak",
     };
     Reply::error(400, code, &error.to_string())
 }

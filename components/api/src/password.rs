@@ -1,10 +1,10 @@
 //! Passwords: the policy of the design (8 to 128 characters, no composition rules, refused when they contain the
-//! email), hashing with argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane) and a random 128-bit salt, and
-//! verification that costs the same whether or not the user exists.
+//! email or when the zxcvbn strength estimate, given the email as context, scores them below 3 of 4), hashing with
+//! argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane) and a random 128-bit salt, and verification that
+//! costs the same whether or not the user exists.
 //!
-//! Not yet: the strength estimate (zxcvbn >= 3). The `zxcvbn` crate cannot be linked into a wasm32-wasip2
-//! component: on wasm32 it needs either JavaScript (wasm-bindgen) or a core import `zxcvbn` that a component
-//! cannot name. Until an estimator that builds for WASI is in place, only length and the email are checked.
+//! The estimator is the `zxcvbn` crate at 2.1.2: its later releases read the clock through JavaScript on every
+//! wasm32 target and trap under WASI, while 2.1.2 uses the standard library's clock, which WASI provides.
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -28,7 +28,18 @@ pub enum PasswordError {
     /// It contains the account's email (or its name part).
     #[error("the password must not contain the email address")]
     ContainsEmail,
+    /// The strength estimate is below [`MIN_SCORE`].
+    #[error(
+        "the password is too easy to guess (strength {score} of 4, {MIN_SCORE} needed): a longer phrase of unrelated words works well"
+    )]
+    TooWeak {
+        /// zxcvbn's score, 0 to 4.
+        score: u8,
+    },
 }
+
+/// The lowest zxcvbn score accepted (3: "safely unguessable: moderate protection from offline slow-hash scenario").
+pub const MIN_SCORE: u8 = 3;
 
 /// Checks `password` for the account `email` against the policy.
 pub fn check(password: &str, email: &str) -> Result<(), PasswordError> {
@@ -44,6 +55,13 @@ pub fn check(password: &str, email: &str) -> Result<(), PasswordError> {
     let local = email.split('@').next().unwrap_or("");
     if (!email.is_empty() && lower.contains(&email)) || (local.chars().count() >= 3 && lower.contains(local)) {
         return Err(PasswordError::ContainsEmail);
+    }
+    // The email and its parts are what an attacker would try first: zxcvbn counts them as a dictionary.
+    let mut context: Vec<&str> = vec![email.as_str(), local];
+    context.extend(email.split(['@', '.', '_', '-', '+']).filter(|part| part.len() >= 3));
+    let score = zxcvbn::zxcvbn(password, &context).map(|estimate| estimate.score()).unwrap_or(0);
+    if score < MIN_SCORE {
+        return Err(PasswordError::TooWeak { score });
     }
     Ok(())
 }
@@ -86,6 +104,14 @@ mod tests {
         assert_eq!(check("short", "a@b.c"), Err(PasswordError::TooShort));
         assert_eq!(check(&"x".repeat(129), "a@b.c"), Err(PasswordError::TooLong));
         assert_eq!(check("alice.smith-2024-Quartz", "Alice.Smith@example.com"), Err(PasswordError::ContainsEmail));
+        // Guessable passwords are refused whatever their composition, and so are ones built from the email's parts.
+        for weak in ["password1", "Passw0rd!", "qwertyuiop", "iloveyou2024", "abcd1234"] {
+            assert!(
+                matches!(check(weak, "a@b.c"), Err(PasswordError::TooWeak { score }) if score < MIN_SCORE),
+                "{weak}"
+            );
+        }
+        assert!(matches!(check("wonderlandbooks", "jo@wonderland-books.com"), Err(PasswordError::TooWeak { .. })));
         // Long passphrases pass without any composition rule; 128 characters is the limit, not 128 bytes.
         assert_eq!(check("correct horse battery staple", "a@b.c"), Ok(()));
         assert_eq!(

@@ -25,6 +25,7 @@ fn registration_checks_its_input_and_does_not_reveal_taken_emails() {
                 400,
                 "password_contains_email",
             ),
+            (r#"{"email": "a@example.com", "password": "Passw0rd!"}"#, 400, "password_too_weak"),
             (r#"{"email": "no-at-sign", "password": "correct horse battery staple"}"#, 400, "invalid_email"),
             (r#"{"email": "a@example.com"}"#, 400, "invalid_field"),
             (r#"{"email": "a@example.com", "password": "x", "role": "admin"}"#, 400, "invalid_field"),
