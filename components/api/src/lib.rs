@@ -1,11 +1,18 @@
-//! The Spin HTTP app: the imperative shell of the MFA and session service (see `../shared/DESIGN.md`). It parses
-//! HTTP ([`http`]), reads its configuration from Spin variables ([`config`], [`policy`]), talks to SQLite or
-//! Postgres through one small SQL layer ([`sql`]), keeps the schema current ([`migrate`]), registers accounts
-//! ([`accounts`], [`password`]), logs users in and keeps their sessions ([`auth`], [`sessions`], [`session_api`]), records security events ([`events`]), answers the product backend's service API ([`service_api`]),
-//! and routes
-//! requests ([`router`]). The pure decisions (tokens, session policy, throttling, risk) come from the
-//! session-policy component through its WIT imports ([`bindings`]), composed in by Spin or mfa-host as spin.toml's
-//! `[component.api.dependencies]` says.
+//! The Spin HTTP app: the imperative shell of the MFA and session service (see `../shared/DESIGN.md`).
+//!
+//! - HTTP in and out ([`http`]), who the client is ([`client`]), routing and `/openapi.json` ([`router`]).
+//! - Configuration from Spin variables ([`config`], [`policy`]); one SQL layer over SQLite and Postgres ([`sql`]);
+//!   the schema ([`migrate`]); atomic throttle counters ([`counters`]); secrets at rest ([`keyring`]).
+//! - Accounts and the first factor: registration and password change ([`accounts`], [`password`]), password login
+//!   with its guessing limits and risk signals ([`login`], [`throttles`], [`devices`]).
+//! - Second factors: TOTP authenticators ([`factors`], [`totp_api`]) and the login challenge ([`challenge`]).
+//! - Sessions: the presented session and its cookies ([`auth`], [`cookies`]), the stores ([`sessions`]), the
+//!   user's session endpoints ([`session_api`]); the security-event trail ([`events`]).
+//! - The product backend's service API ([`service_api`], [`service_users`]).
+//!
+//! The pure decisions (tokens, session policy, throttling arithmetic, risk signals, one-time codes, otpauth URIs,
+//! QR codes) come from the session-policy and mfa-core components through their WIT imports ([`bindings`]),
+//! composed in by Spin or mfa-host as spin.toml's `[component.api.dependencies]` says.
 //!
 //! Everything but the entry point compiles natively, so the logic is unit-tested with `cargo test`; the app as a
 //! whole is tested end to end through mfa-host (`tests/e2e/api/`), on both storage backends.
