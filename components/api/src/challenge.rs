@@ -76,21 +76,27 @@ pub fn issue(store: &Store, request: &Request, user_id: &str, device: &Device, n
     ))
 }
 
-fn find(store: &Store, key: &str, now: i64) -> Result<Option<Challenge>, Reply> {
+/// Takes one check of the live challenge under `key`, atomically and only while it has checks left: the challenge
+/// and how many checks it has now used, or none when it is unknown, used, expired or out of checks.
+fn take_check(store: &Store, key: &str, max_checks: u32, now: i64) -> Result<Option<(Challenge, u32)>, Reply> {
     let rows = store
         .db()
         .query(
-            "SELECT user_id, device_hash FROM login_challenges \
-             WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2",
-            &[SqlValue::Text(key.to_owned()), SqlValue::Int(now)],
+            "UPDATE login_challenges SET failures = failures + 1 \
+             WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3 \
+             RETURNING user_id, device_hash, failures",
+            &[SqlValue::Text(key.to_owned()), SqlValue::Int(now), SqlValue::Int(i64::from(max_checks))],
         )
         .map_err(|error| unavailable("challenge", &error))?;
     Ok(rows.first().and_then(|row| match row.as_slice() {
-        [user, device] => Some(Challenge {
-            key: key.to_owned(),
-            user_id: user.as_str()?.to_owned(),
-            device_hash: device.as_str().unwrap_or("").to_owned(),
-        }),
+        [user, device, checks] => Some((
+            Challenge {
+                key: key.to_owned(),
+                user_id: user.as_str()?.to_owned(),
+                device_hash: device.as_str().unwrap_or("").to_owned(),
+            },
+            u32::try_from(checks.as_i64()?).unwrap_or(u32::MAX),
+        )),
         _ => None,
     }))
 }
@@ -120,24 +126,12 @@ pub fn verify(request: &Request, get: Lookup<'_>) -> Reply {
         Err(error) => return unavailable("challenge", &error),
     };
     let now = now();
-    let challenge = match find(&store, &key, now) {
-        Ok(Some(challenge)) => challenge,
-        Ok(None) => return dead(),
-        Err(refusal) => return refusal,
-    };
     // Each check is counted before the code is looked at, atomically and only while checks are left, so parallel
     // guesses cannot exceed what a challenge allows; a success consumes the challenge anyway.
-    let reserved = store.db().query(
-        "UPDATE login_challenges SET failures = failures + 1 \
-         WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3 RETURNING failures",
-        &[SqlValue::Text(challenge.key.clone()), SqlValue::Int(now), SqlValue::Int(i64::from(limits.checks_per_code))],
-    );
-    let checked = match reserved {
-        Ok(rows) => match rows.first().and_then(|row| row.first()).and_then(SqlValue::as_i64) {
-            Some(count) => u32::try_from(count).unwrap_or(u32::MAX),
-            None => return dead(),
-        },
-        Err(error) => return unavailable("challenge", &error),
+    let (challenge, checked) = match take_check(&store, &key, limits.checks_per_code, now) {
+        Ok(Some(taken)) => taken,
+        Ok(None) => return dead(),
+        Err(refusal) => return refusal,
     };
     let ring = match key_ring(get) {
         Ok(ring) => ring,

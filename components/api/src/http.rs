@@ -73,6 +73,11 @@ impl Reply {
         }
     }
 
+    /// A 200 answer of another media type (an image, a document).
+    pub fn content(content_type: &str, body: Vec<u8>) -> Self {
+        Self { status: 200, headers: vec![("content-type".to_owned(), content_type.to_owned())], body }
+    }
+
     /// An error in the service's shape: `code` is stable snake_case, `message` is for humans.
     pub fn error(status: u16, code: &str, message: &str) -> Self {
         let body = serde_json::to_vec(&ErrorBody { error: ErrorDetail { code, message } }).unwrap_or_default();

@@ -85,11 +85,7 @@ pub fn route_with(mut request: Request, get: Lookup<'_>) -> Reply {
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 fn openapi(_: &Request, _: Lookup<'_>) -> Reply {
-    Reply {
-        status: 200,
-        headers: vec![("content-type".to_owned(), "application/json".to_owned())],
-        body: OPENAPI.into(),
-    }
+    Reply::content("application/json", OPENAPI.into())
 }
 
 fn healthz(_: &Request, _: Lookup<'_>) -> Reply {

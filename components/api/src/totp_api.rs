@@ -92,8 +92,8 @@ fn otpauth_uri(get: Lookup<'_>, account: String, secret: Vec<u8>) -> Result<Stri
     })
 }
 
-/// The user's unconfirmed authenticator `id` with its secret opened.
-fn pending_secret(request: &Request, get: Lookup<'_>) -> Result<(Totp, Vec<u8>, String), Reply> {
+/// The opened secret of the user's unconfirmed authenticator `id`, and the account name to show with it.
+fn pending_secret(request: &Request, get: Lookup<'_>) -> Result<(Vec<u8>, String), Reply> {
     let (store, session, _) = authenticate(request, get)?;
     let ring = key_ring(get)?;
     let totp = match factors::find(store.db(), &session.user_id, factor_id(request)) {
@@ -103,7 +103,7 @@ fn pending_secret(request: &Request, get: Lookup<'_>) -> Result<(Totp, Vec<u8>, 
     };
     let secret = open(&ring, &totp)?;
     let account = account_label(store.db(), &session.user_id)?;
-    Ok((totp, secret, account))
+    Ok((secret, account))
 }
 
 /// Opens the sealed secret of `totp`.
@@ -217,28 +217,26 @@ pub fn start(request: &Request, get: Lookup<'_>) -> Reply {
     )
 }
 
+/// The otpauth URI of the user's unconfirmed authenticator `id` (for its QR codes).
+fn pending_uri(request: &Request, get: Lookup<'_>) -> Result<String, Reply> {
+    let (secret, account) = pending_secret(request, get)?;
+    otpauth_uri(get, account, secret)
+}
+
 /// `GET /v1/mfa/totp/{id}/qr.svg`.
 pub fn qr_svg(request: &Request, get: Lookup<'_>) -> Reply {
-    match pending_secret(request, get).and_then(|(_, secret, account)| otpauth_uri(get, account, secret)) {
-        Ok(uri) => match qr::render_svg(&uri) {
-            Ok(svg) => Reply {
-                status: 200,
-                headers: vec![("content-type".into(), "image/svg+xml".into())],
-                body: svg.into_bytes(),
-            },
-            Err(_) => Reply::error(500, "internal_error", "the QR code could not be drawn"),
-        },
+    match pending_uri(request, get).map(|uri| qr::render_svg(&uri)) {
+        Ok(Ok(svg)) => Reply::content("image/svg+xml", svg.into_bytes()),
+        Ok(Err(_)) => Reply::error(500, "internal_error", "the QR code could not be drawn"),
         Err(refusal) => refusal,
     }
 }
 
 /// `GET /v1/mfa/totp/{id}/qr.png`.
 pub fn qr_png(request: &Request, get: Lookup<'_>) -> Reply {
-    match pending_secret(request, get).and_then(|(_, secret, account)| otpauth_uri(get, account, secret)) {
-        Ok(uri) => match qr::render_png(&uri, PNG_SCALE) {
-            Ok(png) => Reply { status: 200, headers: vec![("content-type".into(), "image/png".into())], body: png },
-            Err(_) => Reply::error(500, "internal_error", "the QR code could not be drawn"),
-        },
+    match pending_uri(request, get).map(|uri| qr::render_png(&uri, PNG_SCALE)) {
+        Ok(Ok(png)) => Reply::content("image/png", png),
+        Ok(Err(_)) => Reply::error(500, "internal_error", "the QR code could not be drawn"),
         Err(refusal) => refusal,
     }
 }
