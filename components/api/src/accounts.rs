@@ -105,12 +105,9 @@ pub fn register(request: &Request, get: Lookup<'_>) -> Reply {
     };
     let db = store.db();
     let now = now();
-    let limits = match crate::policy::throttles(get) {
+    let limits = match crate::auth::throttles_or_reply(get) {
         Ok(limits) => limits,
-        Err(error) => {
-            eprintln!("{error}");
-            return Reply::error(500, "misconfigured", "the throttle variables are invalid");
-        }
+        Err(refusal) => return refusal,
     };
     match throttles::registration(&store, &limits, &throttles::address_key(request.client_ip), now) {
         Ok(Ok(())) => {}
@@ -224,6 +221,7 @@ pub fn change_password(request: &Request, get: Lookup<'_>) -> Reply {
         return unavailable("change password", &error);
     }
     record(&store, request, "password_changed", uid, sid, json!({}), now);
+    crate::trusted_devices::void_after_change(&store, request, &session.user_id, sid, "password_changed", now);
     let others = match store.list(&session.user_id, &policy, now) {
         Ok(sessions) => sessions.into_iter().filter(|other| other.id != session.id).collect::<Vec<_>>(),
         Err(error) => return unavailable("change password", &error),

@@ -7,6 +7,7 @@
 use serde_json::json;
 
 use crate::bindings::mfa::session::policy::SessionPolicy;
+use crate::bindings::mfa::session::throttle::ThrottlePolicy;
 use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
 use crate::config::Lookup;
@@ -34,6 +35,14 @@ pub fn policy_or_reply(get: Lookup<'_>) -> Result<SessionPolicy, Reply> {
 pub fn client(request: &Request) -> (String, String) {
     let ip = request.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
     (ip, request.header("user-agent").unwrap_or("").chars().take(512).collect())
+}
+
+/// The throttle policy, or the answer when its variables are invalid.
+pub fn throttles_or_reply(get: Lookup<'_>) -> Result<ThrottlePolicy, Reply> {
+    crate::policy::throttles(get).map_err(|error| {
+        eprintln!("{error}");
+        Reply::error(500, "misconfigured", "the throttle variables are invalid")
+    })
 }
 
 /// Records a security event about `request` (logged, not failed, if it cannot be written).

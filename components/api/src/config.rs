@@ -137,6 +137,14 @@ pub fn api_key(get: Lookup<'_>) -> Option<String> {
     get("api_key").filter(|key| !key.is_empty())
 }
 
+/// The pepper one-time codes (backup codes, SMS codes) are hashed under: `code_pepper`, at least 16 bytes.
+pub fn code_pepper(get: Lookup<'_>) -> Result<Vec<u8>, ConfigError> {
+    match get("code_pepper").map(|v| v.trim().to_owned()) {
+        Some(pepper) if pepper.len() >= 16 => Ok(pepper.into_bytes()),
+        _ => Err(ConfigError::Invalid { name: "code_pepper", expected: "a secret of at least 16 characters" }),
+    }
+}
+
 /// Spin's variables, as the app reads them.
 pub fn spin_variables(name: &'static str) -> Option<String> {
     spin_sdk::variables::get(name).ok()

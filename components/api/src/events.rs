@@ -77,8 +77,7 @@ pub fn chain_hash(
 
 /// Appends `events` at time `at`, in order, in one transaction (one lock for all of them).
 pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
-    db.execute(if db.is_postgres() { "BEGIN" } else { "BEGIN IMMEDIATE" }, &[])?;
-    let appended = (|| {
+    db.transaction(|| {
         if db.is_postgres() {
             db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(LOCK_KEY)])?;
         }
@@ -89,14 +88,7 @@ pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
             prev = append(db, event, at, prev)?;
         }
         Ok(())
-    })();
-    match appended {
-        Ok(()) => db.execute("COMMIT", &[]).map(|_| ()),
-        Err(error) => {
-            let _ = db.execute("ROLLBACK", &[]);
-            Err(error)
-        }
-    }
+    })
 }
 
 /// Inserts one event after the event whose hash is `prev`; returns the new event's hash.

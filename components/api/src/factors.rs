@@ -119,11 +119,11 @@ pub fn reseal(db: &Db, id: &str, sealed: &Sealed) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Removes the user's authenticator `id`; whether there was one.
-pub fn remove(db: &Db, user_id: &str, id: &str) -> Result<bool, DbError> {
+/// Removes the user's second factor `id` of `kind` (`totp`, `sms`); whether there was one.
+pub fn remove(db: &Db, user_id: &str, id: &str, kind: &str) -> Result<bool, DbError> {
     let removed = db.execute(
-        "DELETE FROM mfa_configurations WHERE id = $1 AND user_id = $2",
-        &[SqlValue::Text(id.to_owned()), SqlValue::Text(user_id.to_owned())],
+        "DELETE FROM mfa_configurations WHERE id = $1 AND user_id = $2 AND kind = $3",
+        &[SqlValue::Text(id.to_owned()), SqlValue::Text(user_id.to_owned()), SqlValue::Text(kind.to_owned())],
     )?;
     Ok(removed == 1)
 }

@@ -63,10 +63,7 @@ pub fn guarded_verify(
     known_device: bool,
     password: &str,
 ) -> Result<Verdict, Reply> {
-    let policy = crate::policy::throttles(get).map_err(|error| {
-        eprintln!("{error}");
-        Reply::error(500, "misconfigured", "the throttle variables are invalid")
-    })?;
+    let policy = crate::auth::throttles_or_reply(get)?;
     let now = now();
     let ip_key = throttles::address_key(request.client_ip);
     let attempt = match throttles::check_password_attempt(store, &policy, email, &ip_key, known_device, now) {
@@ -160,8 +157,26 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
             }
         }
     };
-    match crate::factors::has_any(store.db(), &user_id) {
-        Ok(true) => crate::challenge::issue(&store, request, &user_id, &device, now),
+    let db = store.db();
+    match crate::factors::has_any(db, &user_id) {
+        Ok(true) => match crate::trusted_devices::is_trusted(db, &user_id, &device.hash, now) {
+            // A device the user trusted at an earlier verification skips the second factor.
+            Ok(true) if device.new_id.is_none() => {
+                let proof = Proof { aal: 2, method: "trusted_device", factor_id: "" };
+                record(
+                    &store,
+                    request,
+                    "second_factor_skipped",
+                    Some(&user_id),
+                    None,
+                    json!({"reason": "trusted_device"}),
+                    now,
+                );
+                start_session(&store, request, &policy, &user_id, &device, &proof, now)
+            }
+            Ok(_) => crate::challenge::issue(&store, request, &user_id, &device, now),
+            Err(error) => unavailable("login", &error),
+        },
         Ok(false) => start_session(&store, request, &policy, &user_id, &device, &Proof::PASSWORD, now),
         Err(error) => unavailable("login", &error),
     }
@@ -189,13 +204,15 @@ impl Device {
 pub struct Proof<'a> {
     /// The assurance level: 1 password, 2 with a second factor.
     pub aal: i64,
-    /// The method (`password`, `totp`, ...).
+    /// The method (`password`, `totp`, `sms`, `backup_code`, `trusted_device`).
     pub method: &'a str,
+    /// The second factor used (authenticator or phone id); empty for none.
+    pub factor_id: &'a str,
 }
 
 impl Proof<'_> {
     /// A password alone.
-    pub const PASSWORD: Proof<'static> = Proof { aal: 1, method: "password" };
+    pub const PASSWORD: Proof<'static> = Proof { aal: 1, method: "password", factor_id: "" };
 }
 
 /// Creates a session for `user_id` (authenticated just now as `proof` says) and answers with it.
@@ -230,6 +247,7 @@ pub fn start_session(
         user_id: user_id.to_owned(),
         aal: proof.aal,
         method: proof.method.to_owned(),
+        factor_id: proof.factor_id.to_owned(),
         auth_time: now,
         created_at: now,
         last_seen_at: now,

@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0003_login_challenges.sql"),
         sqlite: include_str!("../../../migrations/sqlite/0003_login_challenges.sql"),
     },
+    Migration {
+        version: 4,
+        name: "second_factors",
+        postgres: include_str!("../../../migrations/postgres/0004_second_factors.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0004_second_factors.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).

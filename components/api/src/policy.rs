@@ -6,9 +6,12 @@
 //! - Throttles, each `max/window_seconds`: `password_limit_ip` (100/3600), `password_limit_account` (100/3600),
 //!   `registration_limit_ip` (20/3600); and `password_limit_account_ip` as
 //!   `free_failures/window_seconds/base_delay_seconds/max_delay_seconds` (5/900/60/900).
+//! - Second factors: `second_factor_lockout` as `max_failures/window/lock_seconds/max_lock_seconds/disable_after`
+//!   (10/900/900/86400/100); `sms_limit_phone` (3/600, sliding); the SMS toll-fraud caps `sms_limit_ip` (10/3600),
+//!   `sms_limit_country` (100/3600, per country calling code) and `sms_daily_budget` (1000 sends a day in all).
 
 use crate::bindings::mfa::session::policy::{self, OverLimitAction, SessionPolicy};
-use crate::bindings::mfa::session::throttle::{self, FixedLimit, GrowingDelay, ThrottlePolicy};
+use crate::bindings::mfa::session::throttle::{self, FixedLimit, GrowingDelay, LockoutPolicy, ThrottlePolicy};
 use crate::config::Lookup;
 
 /// Why the configured policy cannot be used.
@@ -82,7 +85,53 @@ pub fn throttle_with_overrides(mut base: ThrottlePolicy, get: Lookup<'_>) -> Res
             .map_err(|_| PolicyError("password_limit_account_ip: too many free failures".to_owned()))?;
         base.password_per_account_ip = GrowingDelay { free_failures, window, base_delay, max_delay };
     }
+    base.sms_per_phone = fixed(get, "sms_limit_phone", base.sms_per_phone)?;
+    if base.sms_per_phone.max > crate::throttles::MAX_PHONE_SLOTS {
+        return Err(PolicyError("sms_limit_phone: at most 20 sends per window".to_owned()));
+    }
+    if let Some(&[max, window, lock, max_lock, disable]) = numbers(get, "second_factor_lockout", 5)?.as_deref() {
+        let count = |value: u64| {
+            u32::try_from(value).map_err(|_| PolicyError("second_factor_lockout: a count is too large".to_owned()))
+        };
+        base.second_factor = LockoutPolicy {
+            max_failures: count(max)?,
+            window,
+            lock_duration: lock,
+            max_lock_duration: max_lock,
+            disable_after: count(disable)?,
+        };
+    }
     Ok(base)
+}
+
+/// The SMS toll-fraud (SMS pumping) caps, each a fixed window opened by its first send.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmsCaps {
+    /// Sends per client IP (IPv6 per /64).
+    pub per_ip: FixedLimit,
+    /// Sends per country calling code.
+    pub per_country: FixedLimit,
+    /// Sends in all per day.
+    pub daily: FixedLimit,
+}
+
+/// The SMS caps in force.
+pub fn sms_caps(get: Lookup<'_>) -> Result<SmsCaps, PolicyError> {
+    let daily = match numbers(get, "sms_daily_budget", 1)?.as_deref() {
+        Some(&[max]) => u32::try_from(max).map_err(|_| PolicyError("sms_daily_budget is too large".to_owned()))?,
+        _ => 1_000,
+    };
+    let caps = SmsCaps {
+        per_ip: fixed(get, "sms_limit_ip", FixedLimit { max: 10, window: 3_600 })?,
+        per_country: fixed(get, "sms_limit_country", FixedLimit { max: 100, window: 3_600 })?,
+        daily: FixedLimit { max: daily, window: 86_400 },
+    };
+    let usable = |limit: FixedLimit| limit.max > 0 && (1..=2_592_000).contains(&limit.window);
+    if [caps.per_ip, caps.per_country, caps.daily].into_iter().all(usable) {
+        Ok(caps)
+    } else {
+        Err(PolicyError("the SMS caps need a maximum above 0 and a window of 1 s to 30 days".to_owned()))
+    }
 }
 
 /// The throttle policy in force, validated by session-policy.
@@ -130,6 +179,19 @@ mod tests {
     }
 
     #[test]
+    fn sms_caps_have_defaults_and_refuse_zero_limits() {
+        let caps = sms_caps(&with(&[])).unwrap();
+        assert_eq!(
+            (caps.per_ip.max, caps.per_country.max, caps.daily.max, caps.daily.window),
+            (10, 100, 1_000, 86_400)
+        );
+        let set = sms_caps(&with(&[("sms_limit_ip", "2/60"), ("sms_daily_budget", "7")])).unwrap();
+        assert_eq!((set.per_ip.max, set.per_ip.window, set.daily.max), (2, 60, 7));
+        assert!(sms_caps(&with(&[("sms_limit_country", "0/60")])).is_err());
+        assert!(sms_caps(&with(&[("sms_daily_budget", "lots")])).is_err());
+    }
+
+    #[test]
     fn throttle_variables_override_the_defaults() {
         // Natively the WIT imports cannot be called: a policy with the design's numbers, by hand.
         let fixed = |max, window| FixedLimit { max, window };
@@ -140,7 +202,7 @@ mod tests {
             registrations_per_ip: fixed(20, 3600),
             sms_per_phone: fixed(3, 600),
             checks_per_code: 5,
-            second_factor: throttle::LockoutPolicy {
+            second_factor: LockoutPolicy {
                 max_failures: 10,
                 window: 900,
                 lock_duration: 900,
@@ -161,8 +223,24 @@ mod tests {
             policy.password_per_account_ip,
             GrowingDelay { free_failures: 2, window: 30, base_delay: 5, max_delay: 10 }
         );
-        for bad in [("password_limit_ip", "3"), ("password_limit_ip", "a/b"), ("password_limit_account_ip", "1/2/3")] {
+        for bad in [
+            ("password_limit_ip", "3"),
+            ("password_limit_ip", "a/b"),
+            ("password_limit_account_ip", "1/2/3"),
+            ("second_factor_lockout", "3/900/2/60"),
+            ("sms_limit_phone", "21/600"),
+        ] {
             assert!(throttle_with_overrides(base, &with(&[bad])).is_err(), "{bad:?}");
         }
+        let second = throttle_with_overrides(
+            base,
+            &with(&[("second_factor_lockout", "3/900/2/60/6"), ("sms_limit_phone", "5/300")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (second.second_factor.max_failures, second.second_factor.lock_duration, second.second_factor.disable_after),
+            (3, 2, 6)
+        );
+        assert_eq!(second.sms_per_phone, FixedLimit { max: 5, window: 300 });
     }
 }

@@ -7,6 +7,10 @@
 //! - `GET /v1/service/users/{id}`: one user.
 //! - `POST /v1/service/users/{id}/revoke-sessions`: ends every session of the user at once (each recorded and
 //!   shown to the user as `session_revoked` with reason `service_api`).
+//! - `POST /v1/service/users/{id}/challenge`: starts a second-factor challenge for a user the product backend has
+//!   authenticated itself; the user then verifies it with `POST /v1/login/verify` (409 `no_second_factor` if none).
+//! - `POST /v1/service/users/{id}/reset-second-factor`: lifts a second-factor lock, or the disabling after too many
+//!   consecutive failures (after the product re-established who the user is).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -164,4 +168,42 @@ pub fn revoke_sessions(request: &Request, get: Lookup<'_>) -> Reply {
         revoked.push(session.id.clone());
     }
     Reply::json(200, &json!({"revoked": revoked}))
+}
+
+/// The store and the existing user `{id}` of a service request, or the answer.
+fn service_user<'a>(request: &'a Request, get: Lookup<'_>) -> Result<(Store, &'a str), Reply> {
+    require_api_key(request, get)?;
+    let store = Store::open(get).map_err(|error| unavailable("service users", &error))?;
+    let user_id = user_id_of(request);
+    match find(store.db(), "id", user_id) {
+        Ok(Some(_)) => Ok((store, user_id)),
+        Ok(None) => Err(Reply::error(404, "user_not_found", "there is no user with this id")),
+        Err(error) => Err(unavailable("service users", &error)),
+    }
+}
+
+/// `POST /v1/service/users/{id}/challenge`.
+pub fn challenge(request: &Request, get: Lookup<'_>) -> Reply {
+    match service_user(request, get) {
+        Ok((store, user_id)) => {
+            let device = crate::login::Device { hash: String::new(), new_id: None };
+            crate::challenge::issue(&store, request, user_id, &device, now())
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// `POST /v1/service/users/{id}/reset-second-factor`.
+pub fn reset_second_factor(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, user_id) = match service_user(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    match crate::lockout::reset(store.db(), user_id) {
+        Ok(was) => {
+            record(&store, request, "second_factor_reset", Some(user_id), None, json!({"by": "service_api"}), now());
+            Reply::json(200, &json!({"reset": was}))
+        }
+        Err(error) => unavailable("service users", &error),
+    }
 }

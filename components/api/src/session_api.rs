@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::auth::{authenticate, record, session_json, token_answer, unavailable};
+use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::tokens;
 use crate::clock::now;
 use crate::config::Lookup;
@@ -103,18 +104,33 @@ pub fn refresh(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
+    reissue(&store, request, &policy, &current, current.clone(), "session_rotated", json!({}))
+}
+
+/// Moves `current` to a new token carrying `renewed`'s proof (its key is replaced), records `event`, and answers
+/// the new token (JSON and cookie) as login does; 401 when the session ended meanwhile.
+pub fn reissue(
+    store: &Store,
+    request: &Request,
+    policy: &SessionPolicy,
+    current: &Session,
+    mut renewed: Session,
+    event: &str,
+    detail: serde_json::Value,
+) -> Reply {
     let token = tokens::new_session_token();
     let Ok(key) = tokens::storage_key(&token) else {
         return Reply::error(500, "internal_error", "a session token could not be made");
     };
-    match store.rotate(&current, &key) {
+    renewed.key = key;
+    match store.rotate(current, &renewed) {
         Ok(()) => {
-            record(&store, request, "session_rotated", Some(&current.user_id), Some(&current.id), json!({}), now());
-            Reply::json(200, &token_answer(&current, &policy, &token)).with_header(
+            record(store, request, event, Some(&current.user_id), Some(&current.id), detail, now());
+            Reply::json(200, &token_answer(&renewed, policy, &token)).with_header(
                 "set-cookie",
                 crate::cookies::session_cookie(
                     &token,
-                    crate::auth::expiry(&current, &policy).1.saturating_sub(now()).max(0).unsigned_abs(),
+                    crate::auth::expiry(&renewed, policy).1.saturating_sub(now()).max(0).unsigned_abs(),
                 ),
             )
         }

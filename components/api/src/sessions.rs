@@ -30,8 +30,10 @@ pub struct Session {
     pub user_id: String,
     /// Authentication assurance level: 1 password, 2 with a second factor.
     pub aal: i64,
-    /// How it was established (`password`, ...).
+    /// How it was established, or last stepped up (`password`, `totp`, `sms`, `backup_code`, `trusted_device`).
     pub method: String,
+    /// The second factor (authenticator or phone id) it was established or last stepped up with; empty for none.
+    pub factor_id: String,
     /// When the user last proved who they are.
     pub auth_time: i64,
     /// Created at.
@@ -310,8 +312,8 @@ impl Store {
     fn insert_record(&self, session: &Session, expires_at: i64) -> Result<(), StoreError> {
         self.db.execute(
             "INSERT INTO user_sessions (id, token_hash, user_id, aal, method, auth_time, created_at, last_seen_at, \
-             expires_at, ip, user_agent, device_hash, device_label, risk) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             expires_at, ip, user_agent, device_hash, device_label, risk, factor_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
                 SqlValue::Text(session.id.clone()),
                 SqlValue::Text(session.key.clone()),
@@ -327,6 +329,7 @@ impl Store {
                 SqlValue::Text(session.device_hash.clone()),
                 SqlValue::Text(session.device_label.clone()),
                 SqlValue::Text(session.risk.clone()),
+                SqlValue::Text(session.factor_id.clone()),
             ],
         )?;
         Ok(())
@@ -381,11 +384,11 @@ impl Store {
     fn find_sqlite(&self, key: &str) -> Result<Option<Session>, StoreError> {
         let rows = self.db.query(
             "SELECT id, user_id, aal, method, auth_time, created_at, last_seen_at, ip, user_agent, device_hash, \
-             device_label, risk FROM user_sessions WHERE token_hash = $1 AND ended_at IS NULL",
+             device_label, risk, factor_id FROM user_sessions WHERE token_hash = $1 AND ended_at IS NULL",
             &[SqlValue::Text(key.to_owned())],
         )?;
         Ok(rows.first().and_then(|row| match row.as_slice() {
-            [id, user, aal, method, auth, created, seen, ip, agent, device, label, risk] => Some(Session {
+            [id, user, aal, method, auth, created, seen, ip, agent, device, label, risk, factor] => Some(Session {
                 key: key.to_owned(),
                 id: id.as_str()?.to_owned(),
                 user_id: user.as_str()?.to_owned(),
@@ -399,6 +402,7 @@ impl Store {
                 device_hash: device.as_str().unwrap_or_default().to_owned(),
                 device_label: label.as_str().unwrap_or_default().to_owned(),
                 risk: risk.as_str().unwrap_or_default().to_owned(),
+                factor_id: factor.as_str().unwrap_or_default().to_owned(),
             }),
             _ => None,
         }))
@@ -429,11 +433,41 @@ impl Store {
         self.end_record(&session.key, reason, now)
     }
 
+    /// Ends every live session of the user but `keep` (a session id) that was established (or last stepped up)
+    /// with second factor `factor_id`, as revoked; their public ids.
+    pub fn end_established_with(
+        &self,
+        user_id: &str,
+        factor_id: &str,
+        keep: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self.db.query(
+            "SELECT id, token_hash FROM user_sessions \
+             WHERE user_id = $1 AND factor_id = $2 AND id <> $3 AND ended_at IS NULL",
+            &[
+                SqlValue::Text(user_id.to_owned()),
+                SqlValue::Text(factor_id.to_owned()),
+                SqlValue::Text(keep.to_owned()),
+            ],
+        )?;
+        let mut ended = Vec::new();
+        for row in rows {
+            if let [id, key] = row.as_slice()
+                && let (Some(id), Some(key)) = (id.as_str(), key.as_str())
+            {
+                if let Some(redis) = &self.redis {
+                    end_live_key(redis, user_id, key)?;
+                }
+                self.end_record(key, "revoked", now)?;
+                ended.push(id.to_owned());
+            }
+        }
+        Ok(ended)
+    }
+
     fn end_live(&self, redis: &Redis, session: &Session) -> Result<(), StoreError> {
-        let key = redis.session_key(&session.key);
-        redis.execute("DEL", &[text(&key)]).map_err(redis_error)?;
-        redis.execute("ZREM", &[text(&redis.index_key(&session.user_id)), text(&key)]).map_err(redis_error)?;
-        Ok(())
+        end_live_key(redis, &session.user_id, &session.key)
     }
 
     /// The user's live sessions, oldest first (expired ones are ended on the way, as [`Store::find`] does).
@@ -484,29 +518,38 @@ impl Store {
         Ok(sessions)
     }
 
-    /// Moves `session` to the storage key `new_key` (a new token): the old token stops working at once, the
-    /// session keeps its id and times.
-    pub fn rotate(&self, session: &Session, new_key: &str) -> Result<(), StoreError> {
+    /// Moves `session` to `renewed.key` (a new token): the old token stops working at once. The session keeps its
+    /// id and times but takes `renewed`'s proof (`aal`, `method`, `factor_id`, `auth_time`): a refresh passes them
+    /// unchanged, a step-up the new ones.
+    pub fn rotate(&self, session: &Session, renewed: &Session) -> Result<(), StoreError> {
         if let Some(redis) = &self.redis {
-            let reply = redis
-                .execute(
-                    "EVAL",
-                    &[
-                        text(ROTATE_SCRIPT),
-                        RedisParameter::Int64(3),
-                        text(&redis.session_key(&session.key)),
-                        text(&redis.session_key(new_key)),
-                        text(&redis.index_key(&session.user_id)),
-                    ],
-                )
-                .map_err(redis_error)?;
+            let mut arguments = vec![
+                text(ROTATE_SCRIPT),
+                RedisParameter::Int64(3),
+                text(&redis.session_key(&session.key)),
+                text(&redis.session_key(&renewed.key)),
+                text(&redis.index_key(&session.user_id)),
+            ];
+            for (field, value) in proof_fields(renewed) {
+                arguments.push(text(field));
+                arguments.push(text(&value));
+            }
+            let reply = redis.execute("EVAL", &arguments).map_err(redis_error)?;
             if !matches!(reply.first(), Some(RedisResult::Int64(1))) {
                 return Err(StoreError::Ended);
             }
         }
         let moved = self.db.execute(
-            "UPDATE user_sessions SET token_hash = $1 WHERE token_hash = $2 AND ended_at IS NULL",
-            &[SqlValue::Text(new_key.to_owned()), SqlValue::Text(session.key.clone())],
+            "UPDATE user_sessions SET token_hash = $1, aal = $2, method = $3, factor_id = $4, auth_time = $5 \
+             WHERE token_hash = $6 AND ended_at IS NULL",
+            &[
+                SqlValue::Text(renewed.key.clone()),
+                SqlValue::Int(renewed.aal),
+                SqlValue::Text(renewed.method.clone()),
+                SqlValue::Text(renewed.factor_id.clone()),
+                SqlValue::Int(renewed.auth_time),
+                SqlValue::Text(session.key.clone()),
+            ],
         )?;
         if moved == 0 {
             return Err(StoreError::Ended);
@@ -515,15 +558,25 @@ impl Store {
     }
 }
 
-/// Renames a session to a new key and re-indexes it, atomically (KEYS: old, new, index). `{1}` done, `{0}` gone.
+/// Renames a session to a new key, writes its proof fields and re-indexes it, atomically (KEYS: old, new, index;
+/// ARGV: field/value pairs). `{1}` done, `{0}` gone.
 pub const ROTATE_SCRIPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local score = redis.call('ZSCORE', KEYS[3], KEYS[1])
 redis.call('RENAME', KEYS[1], KEYS[2])
+if #ARGV > 0 then redis.call('HSET', KEYS[2], unpack(ARGV)) end
 redis.call('ZREM', KEYS[3], KEYS[1])
 redis.call('ZADD', KEYS[3], score or 0, KEYS[2])
 return {1}
 ";
+
+/// Removes the live session under storage key `key` of `user_id` from Redis and from the user's index.
+fn end_live_key(redis: &Redis, user_id: &str, key: &str) -> Result<(), StoreError> {
+    let live = redis.session_key(key);
+    redis.execute("DEL", &[text(&live)]).map_err(redis_error)?;
+    redis.execute("ZREM", &[text(&redis.index_key(user_id)), text(&live)]).map_err(redis_error)?;
+    Ok(())
+}
 
 /// Runs [`ADMIT_SCRIPT`]; returns the decision and the stale sessions cleaned up (storage keys).
 fn admit_redis(
@@ -572,6 +625,16 @@ fn admit_redis(
     }
 }
 
+/// The fields that say how a session's user last proved who they are.
+fn proof_fields(session: &Session) -> [(&'static str, String); 4] {
+    [
+        ("aal", session.aal.to_string()),
+        ("method", session.method.clone()),
+        ("factor_id", session.factor_id.clone()),
+        ("auth_time", session.auth_time.to_string()),
+    ]
+}
+
 fn fields(session: &Session) -> Vec<(&'static str, String)> {
     vec![
         ("id", session.id.clone()),
@@ -586,6 +649,7 @@ fn fields(session: &Session) -> Vec<(&'static str, String)> {
         ("device_hash", session.device_hash.clone()),
         ("device_label", session.device_label.clone()),
         ("risk", session.risk.clone()),
+        ("factor_id", session.factor_id.clone()),
     ]
 }
 
@@ -622,6 +686,7 @@ fn find_redis(redis: &Redis, key: &str) -> Result<Option<Session>, StoreError> {
             device_hash: string("device_hash").unwrap_or_default(),
             device_label: string("device_label").unwrap_or_default(),
             risk: string("risk").unwrap_or_default(),
+            factor_id: string("factor_id").unwrap_or_default(),
         })
     })())
 }

@@ -183,6 +183,22 @@ impl Db {
     pub fn is_postgres(&self) -> bool {
         matches!(self.target, Target::Postgres(_))
     }
+
+    /// Runs `work` in one transaction (on SQLite `BEGIN IMMEDIATE`, which takes the write lock at once): committed
+    /// when it succeeds, rolled back when it fails.
+    pub fn transaction<T, E: From<DbError>>(&self, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        self.execute(if self.is_postgres() { "BEGIN" } else { "BEGIN IMMEDIATE" }, &[])?;
+        match work() {
+            Ok(value) => {
+                self.execute("COMMIT", &[])?;
+                Ok(value)
+            }
+            Err(error) => {
+                let _ = self.execute("ROLLBACK", &[]);
+                Err(error)
+            }
+        }
+    }
 }
 
 fn to_sqlite(value: &SqlValue) -> sqlite3::Value {

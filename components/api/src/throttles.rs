@@ -21,6 +21,7 @@ use crate::bindings::mfa::session::throttle::{
     self, DelayCounter, PasswordCounters, PasswordDecision, PasswordLimit, ThrottlePolicy, WindowCounter,
 };
 use crate::counters::{self, Pair, Step, Write};
+use crate::policy::SmsCaps;
 use crate::sessions::{Store, StoreError};
 
 /// An attempt refused by a limit.
@@ -174,6 +175,56 @@ pub fn registration(
         }
     })
 }
+
+/// Checks and counts one SMS send to `phone` (E.164) in country calling code `country`, asked from address key
+/// `ip_key`, under every SMS limit at once: the per-phone sliding window (one counter slot per allowed send, holding
+/// its time) and the toll-fraud caps per address, per country and per day. Nothing is counted when any refuses.
+pub fn sms_send(
+    store: &Store,
+    policy: &ThrottlePolicy,
+    caps: &SmsCaps,
+    phone: &str,
+    country: &str,
+    ip_key: &str,
+    now: i64,
+) -> Result<Result<(), Throttled>, StoreError> {
+    let moment = at(now);
+    let slots = usize::try_from(policy.sms_per_phone.max.min(MAX_PHONE_SLOTS)).unwrap_or(1);
+    let mut keys: Vec<String> = (0..slots).map(|slot| digest_key("sms:phone", &[phone, &slot.to_string()])).collect();
+    keys.push(digest_key("sms:ip", &[ip_key]));
+    keys.push(digest_key("sms:country", &[country]));
+    keys.push(digest_key("sms:all", &[]));
+    let fixed = [("sms_ip", caps.per_ip), ("sms_country", caps.per_country), ("sms_daily_budget", caps.daily)];
+    counters::update(store, &keys, now, |current| {
+        let (phone_slots, windows) = current.split_at(slots.min(current.len()));
+        let recent: Vec<u64> = phone_slots.iter().flatten().map(|(sent_at, _)| *sent_at).collect();
+        if let throttle::Decision::RetryAfter(retry_after) = throttle::check_sms_send(*policy, &recent, moment) {
+            return Step::Stop(Err(Throttled { limit: "sms_phone", retry_after }));
+        }
+        let mut writes: Vec<Write> =
+            phone_slots.iter().map(|slot| slot.map(|pair| (pair, policy.sms_per_phone.window))).collect();
+        // This send takes an empty slot, or the oldest one (which the sliding window no longer counts).
+        let oldest = phone_slots
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, slot)| slot.map_or(0, |(sent_at, _)| sent_at.saturating_add(1)))
+            .map_or(0, |(index, _)| index);
+        if let Some(write) = writes.get_mut(oldest) {
+            *write = Some(((moment, 0), policy.sms_per_phone.window));
+        }
+        for ((limit_name, limit), counter) in fixed.iter().zip(windows) {
+            let counter = window_counter(*counter);
+            if let throttle::Decision::RetryAfter(retry_after) = throttle::check_fixed(*limit, counter, moment) {
+                return Step::Stop(Err(Throttled { limit: limit_name, retry_after }));
+            }
+            writes.push(fixed_write(throttle::count_fixed(*limit, counter, moment), limit.window, moment));
+        }
+        Step::Write(writes, Ok(()))
+    })
+}
+
+/// The most sends per phone the sliding window tracks (one counter each; `sms_limit_phone` allows no more).
+pub const MAX_PHONE_SLOTS: u32 = 20;
 
 #[cfg(test)]
 mod tests {

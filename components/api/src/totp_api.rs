@@ -26,6 +26,7 @@ use crate::config::Lookup;
 use crate::factors::{self, Totp};
 use crate::http::{Reply, Request};
 use crate::keyring::{KeyRing, KeyRingError};
+use crate::second_factor;
 use crate::sessions::Session;
 use crate::sql::{Db, SqlValue};
 
@@ -153,6 +154,10 @@ pub fn start(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(ring) => ring,
         Err(refusal) => return refusal,
     };
+    // Backup codes are made when the first factor is confirmed: their pepper must be there before enrollment.
+    if let Err(refusal) = crate::backup_codes::pepper(get) {
+        return refusal;
+    }
     let Ok(secret) = secrets::generate_secret(SECRET_BITS) else {
         return Reply::error(500, "internal_error", "no secret could be generated");
     };
@@ -312,18 +317,20 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
     let now = now();
     let uid = Some(session.user_id.as_str());
     let sid = Some(session.id.as_str());
+    let first = match factors::has_any(store.db(), &session.user_id) {
+        Ok(has) => !has,
+        Err(error) => return unavailable("totp", &error),
+    };
     match check_code(store.db(), &ring, &totp, &body.code, true, now) {
         Ok(CodeCheck::Accepted) => {
-            record(
-                &store,
-                request,
-                "mfa_totp_enabled",
-                uid,
-                sid,
-                json!({"factor_id": totp.id, "name": totp.name}),
-                now,
-            );
-            Reply::json(200, &json!({"id": totp.id, "name": totp.name, "enabled": true}))
+            let detail = json!({"factor_id": totp.id, "name": totp.name});
+            record(&store, request, "mfa_totp_enabled", uid, sid, detail, now);
+            second_factor::factor_added(&store, request, &session.user_id, &session.id, now);
+            let answer = json!({"id": totp.id, "name": totp.name, "enabled": true});
+            match second_factor::with_backup_codes(answer, first, &store, request, get, &session, now) {
+                Ok(answer) => Reply::json(200, &answer),
+                Err(refusal) => refusal,
+            }
         }
         Ok(CodeCheck::Replayed) => {
             record(&store, request, "totp_replay_refused", uid, sid, json!({"factor_id": totp.id}), now);
@@ -337,51 +344,51 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
     }
 }
 
-/// `GET /v1/mfa/factors`.
+/// `GET /v1/mfa/factors`: authenticators and phones, with the backup codes left.
 pub fn list(request: &Request, get: Lookup<'_>) -> Reply {
     let (store, session, _) = match authenticate(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    match factors::list(store.db(), &session.user_id) {
-        Ok(all) => {
-            let shown: Vec<serde_json::Value> = all
-                .iter()
-                .map(|totp| {
-                    json!({
-                        "id": totp.id,
-                        "kind": "totp",
-                        "name": totp.name,
-                        "enabled": totp.enabled,
-                        "created_at": totp.created_at,
-                        "confirmed_at": totp.confirmed_at,
-                    })
-                })
-                .collect();
-            Reply::json(200, &json!({"factors": shown}))
-        }
-        Err(error) => unavailable("factors", &error),
-    }
+    let db = store.db();
+    let found = (|| {
+        Ok::<_, crate::sql::DbError>((
+            factors::list(db, &session.user_id)?,
+            crate::phones::list(db, &session.user_id)?,
+            crate::backup_codes::remaining(db, &session.user_id)?,
+        ))
+    })();
+    let (authenticators, phones, left) = match found {
+        Ok(found) => found,
+        Err(error) => return unavailable("factors", &error),
+    };
+    let mut shown: Vec<serde_json::Value> = authenticators
+        .iter()
+        .map(|totp| {
+            json!({
+                "id": totp.id,
+                "kind": "totp",
+                "name": totp.name,
+                "enabled": totp.enabled,
+                "created_at": totp.created_at,
+                "confirmed_at": totp.confirmed_at,
+            })
+        })
+        .collect();
+    shown.extend(phones.iter().map(|phone| {
+        json!({
+            "id": phone.id,
+            "kind": "sms",
+            "name": phone.masked(),
+            "enabled": phone.enabled,
+            "created_at": phone.created_at,
+            "confirmed_at": phone.confirmed_at,
+        })
+    }));
+    Reply::json(200, &json!({"factors": shown, "backup_codes": crate::backup_codes::summary(left)}))
 }
 
 /// `DELETE /v1/mfa/totp/{id}`.
 pub fn remove(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, policy) = match authenticate(request, get) {
-        Ok(found) => found,
-        Err(refusal) => return refusal,
-    };
-    let now = now();
-    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
-        return refusal;
-    }
-    let id = factor_id(request);
-    match factors::remove(store.db(), &session.user_id, id) {
-        Ok(true) => {
-            let detail = json!({"factor_id": id});
-            record(&store, request, "mfa_totp_removed", Some(&session.user_id), Some(&session.id), detail, now);
-            Reply::json(200, &json!({"removed": id}))
-        }
-        Ok(false) => Reply::error(404, "factor_not_found", "you have no authenticator with this id"),
-        Err(error) => unavailable("totp", &error),
-    }
+    second_factor::remove(request, get, factor_id(request), "totp")
 }

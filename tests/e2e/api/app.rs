@@ -151,6 +151,7 @@ impl TestApp {
             "SPIN_VARIABLE_ENCRYPTION_KEYS".into(),
             format!("test:{}", base64::engine::general_purpose::STANDARD.encode(&key)),
         );
+        env.insert("SPIN_VARIABLE_CODE_PEPPER".into(), format!("pepper-{}", unique("p")));
         let mut database = None;
         match backend {
             Backend::Sqlite => {
@@ -310,6 +311,25 @@ impl TestApp {
     /// parallel tests never share a session index or a throttle counter.
     pub fn redis_prefix(&self) -> Option<String> {
         self.database.as_ref().map(|database| format!("mfa:{}:", database.name))
+    }
+
+    /// Every Redis key of this app with its value (strings, hashes, sorted sets) as text, to look for what must not
+    /// be stored; empty on SQLite.
+    pub fn redis_entries(&self) -> Vec<String> {
+        let Some(prefix) = self.redis_prefix() else { return Vec::new() };
+        let url = redis_url();
+        let keys = redis_command(&url, &["KEYS", &format!("{prefix}*")]);
+        keys.lines()
+            .filter(|line| line.starts_with(&prefix))
+            .map(|key| {
+                let value = match redis_command(&url, &["TYPE", key]).trim() {
+                    "+string" => redis_command(&url, &["GET", key]),
+                    "+hash" => redis_command(&url, &["HGETALL", key]),
+                    _ => redis_command(&url, &["ZRANGE", key, "0", "-1"]),
+                };
+                format!("{key} {value}")
+            })
+            .collect()
     }
 
     /// Every row of `table` as text (bytes as lower-case hex), to look for what must not be stored.

@@ -8,9 +8,12 @@ mod app;
 mod browser;
 mod events;
 mod operations;
+mod second_factors;
 mod service;
 mod sessions;
+mod sms;
 mod throttles;
 mod totp;
+mod twilio;
 
 pub use app::{Backend, TestApp};

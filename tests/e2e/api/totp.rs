@@ -10,10 +10,10 @@ use hmac::{KeyInit, Mac};
 use super::TestApp;
 use super::app::{Answer, BACKENDS};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
 
 /// RFC 6238 with HMAC-SHA-1, 6 digits, 30-second steps, written here from the RFC (not the component's code).
-fn totp(secret: &[u8], unix: u64) -> String {
+pub(super) fn totp(secret: &[u8], unix: u64) -> String {
     let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(secret).unwrap();
     mac.update(&(unix / 30).to_be_bytes());
     let digest = mac.finalize().into_bytes();
@@ -23,36 +23,36 @@ fn totp(secret: &[u8], unix: u64) -> String {
     format!("{:06}", binary % 1_000_000)
 }
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// The secret in an otpauth URI's `secret` parameter.
-fn secret_of(uri: &str) -> Vec<u8> {
+pub(super) fn secret_of(uri: &str) -> Vec<u8> {
     let query = uri.split_once('?').unwrap().1;
     let encoded = query.split('&').find_map(|pair| pair.strip_prefix("secret=")).unwrap();
     data_encoding::BASE32_NOPAD.decode(encoded.trim_end_matches('=').as_bytes()).unwrap()
 }
 
-fn bearer(token: &str) -> String {
+pub(super) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-fn signed_in(app: &TestApp, email: &str) -> String {
+pub(super) fn signed_in(app: &TestApp, email: &str) -> String {
     assert_eq!(app.register(email, PASSWORD).status, 201);
     app.login(email, PASSWORD, &[]).json()["token"].as_str().unwrap().to_owned()
 }
 
-fn post(app: &TestApp, token: &str, path: &str, body: &str) -> Answer {
+pub(super) fn post(app: &TestApp, token: &str, path: &str, body: &str) -> Answer {
     app.post_json(path, body, &[("authorization", &bearer(token))])
 }
 
-fn get(app: &TestApp, token: &str, path: &str) -> Answer {
+pub(super) fn get(app: &TestApp, token: &str, path: &str) -> Answer {
     app.request("GET", path, &[("authorization", &bearer(token))], "")
 }
 
 /// Password login, then the challenge answered with `code`: the new session's token.
-fn login_with_code(app: &TestApp, email: &str, code: &str) -> String {
+pub(super) fn login_with_code(app: &TestApp, email: &str, code: &str) -> String {
     let challenge = app.login(email, PASSWORD, &[]);
     assert_eq!(challenge.status, 200, "{challenge:?}");
     let id = challenge.json()["challenge_id"].as_str().unwrap().to_owned();
@@ -61,13 +61,13 @@ fn login_with_code(app: &TestApp, email: &str, code: &str) -> String {
     verified.json()["token"].as_str().unwrap().to_owned()
 }
 
-fn verify(app: &TestApp, challenge_id: &str, code: &str) -> Answer {
+pub(super) fn verify(app: &TestApp, challenge_id: &str, code: &str) -> Answer {
     let body = serde_json::json!({"challenge_id": challenge_id, "method": "totp", "code": code}).to_string();
     app.post_json("/v1/login/verify", &body, &[])
 }
 
 /// A user with one confirmed authenticator: its secret, and the step-0 session's token.
-fn enrolled(app: &TestApp, email: &str) -> (Vec<u8>, String) {
+pub(super) fn enrolled(app: &TestApp, email: &str) -> (Vec<u8>, String) {
     let token = signed_in(app, email);
     let started = post(app, &token, "/v1/mfa/totp", "").json();
     let (id, secret) =
@@ -88,7 +88,7 @@ fn with_an_authenticator_the_password_gives_a_challenge_that_a_code_turns_into_a
         let body = challenge.json();
         assert_eq!(
             (body["mfa_required"].as_bool(), body["methods"].clone()),
-            (Some(true), serde_json::json!(["totp"]))
+            (Some(true), serde_json::json!(["totp", "backup_code"]))
         );
         assert!(body.get("token").is_none() && challenge.set_cookie("__Host-mfa_session").is_none(), "no session yet");
         let id = body["challenge_id"].as_str().unwrap().to_owned();
@@ -184,7 +184,7 @@ fn enrollment_shows_the_secret_once_as_uri_and_qr_codes_and_confirms_with_a_curr
         // Nothing stored reveals the secret.
         let encoded = data_encoding::BASE32_NOPAD.encode(&secret);
         let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-        for stored in app.table_text("mfa_configurations") {
+        for stored in app.table_text("mfa_configurations").into_iter().chain(app.redis_entries()) {
             assert!(!stored.contains(&encoded) && !stored.contains(&hex), "{backend:?}: a secret in the clear");
         }
     }

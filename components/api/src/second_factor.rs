@@ -1,0 +1,318 @@
+//! Checking a second factor, for the login challenge and for step-up alike: `totp` (any of the user's
+//! authenticators, replay-safe), `sms` (the code sent for this challenge or step-up) or `backup_code` (consumed).
+//!
+//! Around every check sits the per-user lockout ([`crate::lockout`]): a locked user is refused before the code is
+//! looked at (429 + `Retry-After`, or 403 once disabled); every failure is counted and recorded as a
+//! `second_factor_failed` event (with `second_factor_locked` / `second_factor_disabled` when it caused one), every
+//! success as `second_factor_succeeded`.
+//!
+//! Also here: what a change of second factors does besides the change itself ([`factor_added`],
+//! [`with_backup_codes`]), and removing one ([`remove`]).
+
+use serde_json::json;
+
+use crate::auth::{Happened, authenticate, record, record_all, throttles_or_reply, unavailable};
+use crate::backup_codes::{self, Used};
+use crate::clock::now;
+use crate::config::Lookup;
+use crate::factors;
+use crate::http::{Reply, Request};
+use crate::lockout;
+use crate::sessions::{Session, Store};
+use crate::sms::{self, SmsCheck};
+use crate::totp_api::{CodeCheck, check_code, key_ring, require_step_up};
+use crate::trusted_devices;
+
+/// A second-factor method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// A code from an authenticator app.
+    Totp,
+    /// A code sent by SMS.
+    Sms,
+    /// A backup code.
+    BackupCode,
+}
+
+impl Method {
+    /// The method named `name` (`totp`, `sms`, `backup_code`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "totp" => Some(Self::Totp),
+            "sms" => Some(Self::Sms),
+            "backup_code" => Some(Self::BackupCode),
+            _ => None,
+        }
+    }
+
+    /// Its name in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Sms => "sms",
+            Self::BackupCode => "backup_code",
+        }
+    }
+}
+
+/// The methods the user can verify with now: `totp` with an authenticator, `sms` with a phone, `backup_code` with
+/// codes left.
+pub fn methods_of(store: &Store, user_id: &str) -> Result<Vec<&'static str>, Reply> {
+    let db = store.db();
+    let fail = |error: crate::sql::DbError| unavailable("second factors", &error);
+    let mut methods = Vec::new();
+    if factors::list(db, user_id).map_err(fail)?.iter().any(|totp| totp.enabled) {
+        methods.push("totp");
+    }
+    if crate::phones::list(db, user_id).map_err(fail)?.iter().any(|phone| phone.enabled) {
+        methods.push("sms");
+    }
+    if backup_codes::remaining(db, user_id).map_err(fail)? > 0 {
+        methods.push("backup_code");
+    }
+    Ok(methods)
+}
+
+/// One code to check.
+pub struct Attempt<'a> {
+    /// Whose.
+    pub user_id: &'a str,
+    /// The session it is for (step-up), if any.
+    pub session_id: Option<&'a str>,
+    /// The method.
+    pub method: Method,
+    /// The code as typed.
+    pub code: &'a str,
+    /// What an SMS code must have been sent for.
+    pub sms_binding: &'a str,
+}
+
+/// A verified second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The method.
+    pub method: Method,
+    /// The authenticator or phone (empty for a backup code).
+    pub factor_id: String,
+}
+
+/// Why a code was refused, for the caller to answer (it may add what it knows, such as a challenge's checks left).
+pub enum Refused {
+    /// The code is wrong, used or dead.
+    Wrong {
+        /// The error code of the 401.
+        code: &'static str,
+        /// Its message.
+        message: &'static str,
+        /// The checks an SMS code has left.
+        checks_left: Option<u32>,
+    },
+    /// Any other answer (locked, disabled, unavailable...), as it is.
+    Reply(Reply),
+}
+
+impl From<Reply> for Refused {
+    fn from(reply: Reply) -> Self {
+        Self::Reply(reply)
+    }
+}
+
+/// Checks `attempt` under the user's lockout.
+pub fn verify(
+    store: &Store,
+    request: &Request,
+    get: Lookup<'_>,
+    attempt: &Attempt<'_>,
+    now: i64,
+) -> Result<Verified, Refused> {
+    let limits = throttles_or_reply(get)?;
+    let db = store.db();
+    let uid = Some(attempt.user_id);
+    match lockout::gate(db, &limits, attempt.user_id, now) {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => {
+            let detail = json!({"method": attempt.method.name(), "reason": "locked"});
+            record(store, request, "second_factor_refused", uid, attempt.session_id, detail, now);
+            return Err(refusal.into());
+        }
+        Err(error) => return Err(unavailable("second factor", &error).into()),
+    }
+    let outcome = match attempt.method {
+        Method::Totp => check_totp(store, request, get, attempt, now)?,
+        Method::BackupCode => {
+            let pepper = backup_codes::pepper(get)?;
+            match backup_codes::consume(db, &pepper, attempt.user_id, attempt.code)? {
+                Used::Accepted => Ok(String::new()),
+                Used::AlreadyUsed => Err(("code_already_used", "this backup code was already used", None)),
+                Used::Wrong => Err(("invalid_code", "the code is wrong", None)),
+            }
+        }
+        Method::Sms => {
+            let pepper = backup_codes::pepper(get)?;
+            match sms::check(db, &pepper, &limits, attempt.sms_binding, attempt.code, now)? {
+                SmsCheck::Accepted(factor_id) => Ok(factor_id),
+                SmsCheck::Wrong(left) => Err(("invalid_code", "the code is wrong", Some(left))),
+                SmsCheck::Dead => Err(("sms_code_invalid", "no live SMS code for this: send a new one", Some(0))),
+            }
+        }
+    };
+    match outcome {
+        Ok(factor_id) => {
+            if let Err(error) = lockout::succeeded(db, attempt.user_id) {
+                eprintln!("second factor: the lockout could not be reset: {error}");
+            }
+            let detail = json!({"method": attempt.method.name(), "factor_id": factor_id});
+            record(store, request, "second_factor_succeeded", uid, attempt.session_id, detail, now);
+            Ok(Verified { method: attempt.method, factor_id })
+        }
+        Err((code, message, checks_left)) => {
+            let failure = lockout::failed(db, &limits, attempt.user_id, now)
+                .map_err(|error| Refused::Reply(unavailable("second factor", &error)))?;
+            let detail = json!({"method": attempt.method.name(), "reason": code});
+            let events = failure.events();
+            let mut happened =
+                vec![Happened { kind: "second_factor_failed", user_id: uid, session_id: attempt.session_id, detail }];
+            happened.extend(events.iter().map(|(kind, detail)| Happened {
+                kind,
+                user_id: uid,
+                session_id: attempt.session_id,
+                detail: detail.clone(),
+            }));
+            record_all(store, request, &happened, now);
+            match failure.locked_for {
+                _ if failure.disabled => Err(Refused::Reply(lockout::disabled_reply())),
+                Some(seconds) => Err(Refused::Reply(lockout::locked_reply(seconds))),
+                None => Err(Refused::Wrong { code, message, checks_left }),
+            }
+        }
+    }
+}
+
+type Outcome = Result<String, (&'static str, &'static str, Option<u32>)>;
+
+/// A TOTP code against each of the user's authenticators (a replay is an event the user sees).
+fn check_totp(
+    store: &Store,
+    request: &Request,
+    get: Lookup<'_>,
+    attempt: &Attempt<'_>,
+    now: i64,
+) -> Result<Outcome, Refused> {
+    let ring = key_ring(get)?;
+    let authenticators = factors::list(store.db(), attempt.user_id)
+        .map_err(|error| unavailable("second factor", &error))?
+        .into_iter()
+        .filter(|totp| totp.enabled);
+    let mut replayed = None;
+    for totp in authenticators {
+        match check_code(store.db(), &ring, &totp, attempt.code, false, now)? {
+            CodeCheck::Accepted => return Ok(Ok(totp.id)),
+            CodeCheck::Replayed => replayed = Some(totp.id),
+            CodeCheck::Wrong => {}
+        }
+    }
+    Ok(match replayed {
+        Some(factor_id) => {
+            let detail = json!({"factor_id": factor_id});
+            record(store, request, "totp_replay_refused", Some(attempt.user_id), attempt.session_id, detail, now);
+            Err(("code_already_used", "this code was already used: wait for the next one", None))
+        }
+        None => Err(("invalid_code", "the code is wrong or expired", None)),
+    })
+}
+
+/// The answer for a refused code.
+pub fn refused_reply(refused: Refused, challenge_checks_left: Option<u32>) -> Reply {
+    match refused {
+        Refused::Reply(reply) => reply,
+        Refused::Wrong { code, message, checks_left } => {
+            let error = match challenge_checks_left.or(checks_left) {
+                Some(left) => json!({"code": code, "message": message, "checks_left": left}),
+                None => json!({"code": code, "message": message}),
+            };
+            Reply::json(401, &json!({"error": error}))
+        }
+    }
+}
+
+/// `answer` (a confirmed factor) with the user's new backup codes when `first` (it is their first factor).
+pub fn with_backup_codes(
+    mut answer: serde_json::Value,
+    first: bool,
+    store: &Store,
+    request: &Request,
+    get: Lookup<'_>,
+    session: &Session,
+    now: i64,
+) -> Result<serde_json::Value, Reply> {
+    if first {
+        let codes = first_enabled(store, request, get, &session.user_id, &session.id, now)?;
+        if let Some(fields) = answer.as_object_mut() {
+            fields.insert("backup_codes".to_owned(), json!(codes));
+        }
+    }
+    Ok(answer)
+}
+
+/// After the user's first second factor is enabled: their backup codes (to show once).
+fn first_enabled(
+    store: &Store,
+    request: &Request,
+    get: Lookup<'_>,
+    user_id: &str,
+    session_id: &str,
+    now: i64,
+) -> Result<Vec<String>, Reply> {
+    let pepper = backup_codes::pepper(get)?;
+    let codes = backup_codes::replace(store.db(), &pepper, user_id, now)?;
+    record(store, request, "backup_codes_created", Some(user_id), Some(session_id), json!({"count": codes.len()}), now);
+    Ok(codes)
+}
+
+/// After a second factor was added: the user's trusted devices are void.
+pub fn factor_added(store: &Store, request: &Request, user_id: &str, session_id: &str, now: i64) {
+    trusted_devices::void_after_change(store, request, user_id, Some(session_id), "factor_added", now);
+}
+
+/// Removes the signed-in user's second factor `id` of `kind` (`totp` or `sms`), with step-up, and what depended on
+/// it: the sessions established (or stepped up) with it end (all but the one acting, just stepped up), trusted
+/// devices are void, and backup codes go with the last factor.
+pub fn remove(request: &Request, get: Lookup<'_>, id: &str, kind: &str) -> Reply {
+    let (store, session, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let now = now();
+    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
+        return refusal;
+    }
+    let db = store.db();
+    let (user_id, sid) = (session.user_id.as_str(), Some(session.id.as_str()));
+    match factors::remove(db, user_id, id, kind) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Reply::error(404, "factor_not_found", "you have no second factor of this kind with this id");
+        }
+        Err(error) => return unavailable("factors", &error),
+    }
+    record(&store, request, &format!("mfa_{kind}_removed"), Some(user_id), sid, json!({"factor_id": id}), now);
+    match store.end_established_with(user_id, id, &session.id, now) {
+        Ok(ended) if !ended.is_empty() => {
+            let detail = json!({"reason": "factor_removed", "factor_id": id, "sessions": ended});
+            record(&store, request, "sessions_revoked", Some(user_id), sid, detail, now);
+        }
+        Ok(_) => {}
+        Err(error) => return unavailable("sessions", &error),
+    }
+    trusted_devices::void_after_change(&store, request, user_id, sid, "factor_removed", now);
+    match factors::has_any(db, user_id) {
+        Ok(false) => {
+            if let Err(error) = backup_codes::remove_all(db, user_id) {
+                eprintln!("backup codes could not be removed: {error}");
+            }
+        }
+        Ok(true) => {}
+        Err(error) => eprintln!("factors: {error}"),
+    }
+    Reply::json(200, &json!({"removed": id}))
+}
