@@ -214,6 +214,12 @@ pub fn change_password(request: &Request, get: Lookup<'_>) -> Reply {
         return Reply::error(500, "internal_error", "the password could not be hashed");
     };
     let now = now();
+    // Trusted devices go first: a password change that cannot void them does not happen.
+    if let Err(refusal) =
+        crate::trusted_devices::void_after_change(&store, request, &session.user_id, sid, "password_changed", now)
+    {
+        return refusal;
+    }
     if let Err(error) = store.db().execute(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3",
         &[SqlValue::Text(hash), SqlValue::Int(now), SqlValue::Text(session.user_id.clone())],
@@ -221,7 +227,6 @@ pub fn change_password(request: &Request, get: Lookup<'_>) -> Reply {
         return unavailable("change password", &error);
     }
     record(&store, request, "password_changed", uid, sid, json!({}), now);
-    crate::trusted_devices::void_after_change(&store, request, &session.user_id, sid, "password_changed", now);
     let others = match store.list(&session.user_id, &policy, now) {
         Ok(sessions) => sessions.into_iter().filter(|other| other.id != session.id).collect::<Vec<_>>(),
         Err(error) => return unavailable("change password", &error),

@@ -1,13 +1,14 @@
 //! The per-user second-factor lockout (design: 10 failures in 15 minutes lock second-factor checks for 15 minutes,
 //! doubling on each repeat; 100 consecutive failures disable second-factor checks until a reset, NIST 800-63B
 //! §5.2.2). The arithmetic is session-policy's (`check-second-factor`, `second-factor-failed`); the state is a row
-//! of `second_factor_states`, updated by compare-and-set on its `version`, so parallel failures are all counted, on
+//! of `second_factor_states`, updated by compare-and-set on its `version`, so parallel attempts are all counted, on
 //! one instance or several. A success forgets the window and the consecutive count (the lock count stays, so the
-//! next lock is still longer); a reset (the service API's) forgets everything.
+//! next lock is still longer); a reset (the service API's) forgets everything. The disabling applies to all of the
+//! user's second factors (the state is per user, as the lockout is).
 //!
-//! The gate is checked before a code is looked at; a failure is counted after, so guesses already in flight when
-//! the limit is reached are still checked (at most one per concurrent request, each also bounded by the
-//! challenge's or code's own checks).
+//! Every attempt is counted as a failure BEFORE its code is looked at ([`take_attempt`], refused while locked or
+//! disabled), and taken back when the code is right ([`succeeded`]), so parallel guesses can never be checked beyond
+//! the limits.
 
 use serde_json::json;
 
@@ -101,20 +102,6 @@ fn swap(
     }
 }
 
-/// Whether second-factor checks may run for the user now: `Ok(())`, or the refusal (429 with `Retry-After` while
-/// locked, 403 `second_factor_disabled` once disabled).
-pub fn gate(db: &Db, policy: &ThrottlePolicy, user_id: &str, now: i64) -> Result<Result<(), Reply>, DbError> {
-    let Some(stored) = read(db, user_id)? else { return Ok(Ok(())) };
-    if stored.disabled {
-        return Ok(Err(disabled_reply()));
-    }
-    Ok(match throttle::check_second_factor(*policy, Some(stored.state), u64::try_from(now).unwrap_or(0)) {
-        SecondFactorGate::Open => Ok(()),
-        SecondFactorGate::Locked(seconds) => Err(locked_reply(seconds)),
-        SecondFactorGate::Disabled => Err(disabled_reply()),
-    })
-}
-
 /// 429 while checks are locked.
 pub fn locked_reply(seconds: u64) -> Reply {
     Reply::error(
@@ -159,31 +146,49 @@ impl Failure {
     }
 }
 
-/// Counts one second-factor failure for the user.
-pub fn failed(db: &Db, policy: &ThrottlePolicy, user_id: &str, now: i64) -> Result<Failure, DbError> {
+/// Takes one second-factor attempt for the user, before its code is looked at: refused while checks are locked
+/// (429 with `Retry-After`) or disabled (403); else counted as a failure at once, atomically, so parallel attempts
+/// can never exceed the limits (a count that cannot be written refuses the attempt). The answer is what this failure
+/// caused, to report if the code is wrong; if it is right, [`succeeded`] takes the failure back.
+pub fn take_attempt(
+    db: &Db,
+    policy: &ThrottlePolicy,
+    user_id: &str,
+    now: i64,
+) -> Result<Result<Failure, Reply>, DbError> {
     let at = u64::try_from(now).unwrap_or(0);
     for _ in 0..MAX_ROUNDS {
         let stored = read(db, user_id)?;
+        if stored.as_ref().is_some_and(|s| s.disabled) {
+            return Ok(Err(disabled_reply()));
+        }
+        match throttle::check_second_factor(*policy, stored.as_ref().map(|s| s.state), at) {
+            SecondFactorGate::Open => {}
+            SecondFactorGate::Locked(seconds) => return Ok(Err(locked_reply(seconds))),
+            SecondFactorGate::Disabled => return Ok(Err(disabled_reply())),
+        }
         let outcome = throttle::second_factor_failed(*policy, stored.as_ref().map(|s| s.state), at);
-        let already = stored.as_ref().is_some_and(|s| s.disabled);
-        let disabled_at = (already || outcome.disabled).then_some(now);
+        let disabled_at = outcome.disabled.then_some(now);
         if swap(db, user_id, stored.as_ref().map(|s| s.version), &outcome.state, disabled_at)? {
-            return Ok(Failure {
+            return Ok(Ok(Failure {
                 locked_for: outcome.locked_for,
-                disabled: outcome.disabled && !already,
+                disabled: outcome.disabled,
                 consecutive: outcome.state.consecutive_failures,
-            });
+            }));
         }
     }
     Err(DbError::Statement("the second-factor state is too contended to update".to_owned()))
 }
 
-/// A success: the window and the consecutive failures are forgotten (the number of locks so far is kept).
-pub fn succeeded(db: &Db, user_id: &str) -> Result<(), DbError> {
+/// The attempt counted as `failure` succeeded: the window, the consecutive failures and any lock or disabling are
+/// forgotten (the user holds the factor), and a lock this very attempt caused is not counted towards the doubling.
+pub fn succeeded(db: &Db, user_id: &str, failure: &Failure) -> Result<(), DbError> {
+    let undo_lock = i64::from(failure.locked_for.is_some());
     db.execute(
-        "UPDATE second_factor_states SET window_failures = 0, consecutive_failures = 0, version = version + 1 \
-         WHERE user_id = $1 AND disabled_at IS NULL AND (window_failures > 0 OR consecutive_failures > 0)",
-        &[SqlValue::Text(user_id.to_owned())],
+        "UPDATE second_factor_states SET window_failures = 0, consecutive_failures = 0, locked_until = 0, \
+         disabled_at = NULL, lockouts = CASE WHEN lockouts >= $2 THEN lockouts - $2 ELSE 0 END, \
+         version = version + 1 WHERE user_id = $1",
+        &[SqlValue::Text(user_id.to_owned()), SqlValue::Int(undo_lock)],
     )?;
     Ok(())
 }

@@ -6,8 +6,8 @@
 //! `second_factor_failed` event (with `second_factor_locked` / `second_factor_disabled` when it caused one), every
 //! success as `second_factor_succeeded`.
 //!
-//! Also here: what a change of second factors does besides the change itself ([`factor_added`],
-//! [`with_backup_codes`]), and removing one ([`remove`]).
+//! Also here: what enabling a second factor does besides the factor itself ([`Enabling`]), and removing one
+//! ([`remove`]).
 
 use serde_json::json;
 
@@ -17,6 +17,7 @@ use crate::clock::now;
 use crate::config::Lookup;
 use crate::factors;
 use crate::http::{Reply, Request};
+use crate::keyring::KeyRing;
 use crate::lockout;
 use crate::sessions::{Session, Store};
 use crate::sms::{self, SmsCheck};
@@ -128,37 +129,36 @@ pub fn verify(
     let limits = throttles_or_reply(get)?;
     let db = store.db();
     let uid = Some(attempt.user_id);
-    match lockout::gate(db, &limits, attempt.user_id, now) {
-        Ok(Ok(())) => {}
+    // What checking needs is read first: a misconfiguration must not count as the user's failure.
+    let ring = if attempt.method == Method::Totp { Some(key_ring(get)?) } else { None };
+    let pepper = if attempt.method == Method::Totp { Vec::new() } else { backup_codes::pepper(get)? };
+    // The attempt is counted before the code is looked at (taken back if it is right).
+    let failure = match lockout::take_attempt(db, &limits, attempt.user_id, now) {
+        Ok(Ok(failure)) => failure,
         Ok(Err(refusal)) => {
             let detail = json!({"method": attempt.method.name(), "reason": "locked"});
             record(store, request, "second_factor_refused", uid, attempt.session_id, detail, now);
             return Err(refusal.into());
         }
         Err(error) => return Err(unavailable("second factor", &error).into()),
-    }
-    let outcome = match attempt.method {
-        Method::Totp => check_totp(store, request, get, attempt, now)?,
-        Method::BackupCode => {
-            let pepper = backup_codes::pepper(get)?;
-            match backup_codes::consume(db, &pepper, attempt.user_id, attempt.code)? {
-                Used::Accepted => Ok(String::new()),
-                Used::AlreadyUsed => Err(("code_already_used", "this backup code was already used", None)),
-                Used::Wrong => Err(("invalid_code", "the code is wrong", None)),
-            }
-        }
-        Method::Sms => {
-            let pepper = backup_codes::pepper(get)?;
-            match sms::check(db, &pepper, &limits, attempt.sms_binding, attempt.code, now)? {
-                SmsCheck::Accepted(factor_id) => Ok(factor_id),
-                SmsCheck::Wrong(left) => Err(("invalid_code", "the code is wrong", Some(left))),
-                SmsCheck::Dead => Err(("sms_code_invalid", "no live SMS code for this: send a new one", Some(0))),
-            }
-        }
+    };
+    let outcome = match (attempt.method, &ring) {
+        (Method::Totp, Some(ring)) => check_totp(store, request, ring, attempt, now)?,
+        (Method::Totp, None) => return Err(Reply::error(500, "internal_error", "no key ring").into()),
+        (Method::BackupCode, _) => match backup_codes::consume(db, &pepper, attempt.user_id, attempt.code)? {
+            Used::Accepted => Ok(String::new()),
+            Used::AlreadyUsed => Err(("code_already_used", "this backup code was already used", None)),
+            Used::Wrong => Err(("invalid_code", "the code is wrong", None)),
+        },
+        (Method::Sms, _) => match sms::check(db, &pepper, &limits, attempt.sms_binding, attempt.code, now)? {
+            SmsCheck::Accepted(factor_id) => Ok(factor_id),
+            SmsCheck::Wrong(left) => Err(("invalid_code", "the code is wrong", Some(left))),
+            SmsCheck::Dead => Err(("sms_code_invalid", "no live SMS code for this: send a new one", Some(0))),
+        },
     };
     match outcome {
         Ok(factor_id) => {
-            if let Err(error) = lockout::succeeded(db, attempt.user_id) {
+            if let Err(error) = lockout::succeeded(db, attempt.user_id, &failure) {
                 eprintln!("second factor: the lockout could not be reset: {error}");
             }
             let detail = json!({"method": attempt.method.name(), "factor_id": factor_id});
@@ -166,8 +166,6 @@ pub fn verify(
             Ok(Verified { method: attempt.method, factor_id })
         }
         Err((code, message, checks_left)) => {
-            let failure = lockout::failed(db, &limits, attempt.user_id, now)
-                .map_err(|error| Refused::Reply(unavailable("second factor", &error)))?;
             let detail = json!({"method": attempt.method.name(), "reason": code});
             let events = failure.events();
             let mut happened =
@@ -194,18 +192,17 @@ type Outcome = Result<String, (&'static str, &'static str, Option<u32>)>;
 fn check_totp(
     store: &Store,
     request: &Request,
-    get: Lookup<'_>,
+    ring: &KeyRing,
     attempt: &Attempt<'_>,
     now: i64,
 ) -> Result<Outcome, Refused> {
-    let ring = key_ring(get)?;
     let authenticators = factors::list(store.db(), attempt.user_id)
         .map_err(|error| unavailable("second factor", &error))?
         .into_iter()
         .filter(|totp| totp.enabled);
     let mut replayed = None;
     for totp in authenticators {
-        match check_code(store.db(), &ring, &totp, attempt.code, false, now)? {
+        match check_code(store.db(), ring, &totp, attempt.code, false, now)? {
             CodeCheck::Accepted => return Ok(Ok(totp.id)),
             CodeCheck::Replayed => replayed = Some(totp.id),
             CodeCheck::Wrong => {}
@@ -235,43 +232,51 @@ pub fn refused_reply(refused: Refused, challenge_checks_left: Option<u32>) -> Re
     }
 }
 
-/// `answer` (a confirmed factor) with the user's new backup codes when `first` (it is their first factor).
-pub fn with_backup_codes(
-    mut answer: serde_json::Value,
-    first: bool,
-    store: &Store,
-    request: &Request,
-    get: Lookup<'_>,
-    session: &Session,
-    now: i64,
-) -> Result<serde_json::Value, Reply> {
-    if first {
-        let codes = first_enabled(store, request, get, &session.user_id, &session.id, now)?;
-        if let Some(fields) = answer.as_object_mut() {
-            fields.insert("backup_codes".to_owned(), json!(codes));
-        }
+/// What enabling a second factor changes besides the factor, done BEFORE it is enabled so that nothing is left
+/// half-done: the user's trusted devices are voided and, for their first factor, the backup codes are made (to
+/// show once, with the confirmation).
+pub struct Enabling {
+    codes: Option<Vec<String>>,
+}
+
+impl Enabling {
+    /// Prepares enabling a factor for the session's user.
+    pub fn prepare(
+        store: &Store,
+        request: &Request,
+        get: Lookup<'_>,
+        session: &Session,
+        now: i64,
+    ) -> Result<Self, Reply> {
+        let first = !factors::has_any(store.db(), &session.user_id).map_err(|error| unavailable("factors", &error))?;
+        trusted_devices::void_after_change(store, request, &session.user_id, Some(&session.id), "factor_added", now)?;
+        let codes = if first {
+            let pepper = backup_codes::pepper(get)?;
+            Some(backup_codes::replace(store.db(), &pepper, &session.user_id, now)?)
+        } else {
+            None
+        };
+        Ok(Self { codes })
     }
-    Ok(answer)
-}
 
-/// After the user's first second factor is enabled: their backup codes (to show once).
-fn first_enabled(
-    store: &Store,
-    request: &Request,
-    get: Lookup<'_>,
-    user_id: &str,
-    session_id: &str,
-    now: i64,
-) -> Result<Vec<String>, Reply> {
-    let pepper = backup_codes::pepper(get)?;
-    let codes = backup_codes::replace(store.db(), &pepper, user_id, now)?;
-    record(store, request, "backup_codes_created", Some(user_id), Some(session_id), json!({"count": codes.len()}), now);
-    Ok(codes)
-}
-
-/// After a second factor was added: the user's trusted devices are void.
-pub fn factor_added(store: &Store, request: &Request, user_id: &str, session_id: &str, now: i64) {
-    trusted_devices::void_after_change(store, request, user_id, Some(session_id), "factor_added", now);
+    /// The factor was enabled: 200 with `answer` and, for the first factor, the backup codes.
+    pub fn answer(
+        self,
+        store: &Store,
+        request: &Request,
+        session: &Session,
+        mut answer: serde_json::Value,
+        now: i64,
+    ) -> Reply {
+        if let Some(codes) = self.codes {
+            let detail = json!({"count": codes.len()});
+            record(store, request, "backup_codes_created", Some(&session.user_id), Some(&session.id), detail, now);
+            if let Some(fields) = answer.as_object_mut() {
+                fields.insert("backup_codes".to_owned(), json!(codes));
+            }
+        }
+        Reply::json(200, &answer)
+    }
 }
 
 /// Removes the signed-in user's second factor `id` of `kind` (`totp` or `sms`), with step-up, and what depended on
@@ -288,14 +293,19 @@ pub fn remove(request: &Request, get: Lookup<'_>, id: &str, kind: &str) -> Reply
     }
     let db = store.db();
     let (user_id, sid) = (session.user_id.as_str(), Some(session.id.as_str()));
-    match factors::remove(db, user_id, id, kind) {
+    let exists = match kind {
+        "sms" => crate::phones::find(db, user_id, id).map(|phone| phone.is_some()),
+        _ => factors::find(db, user_id, id).map(|totp| totp.is_some()),
+    };
+    match exists {
         Ok(true) => {}
         Ok(false) => {
             return Reply::error(404, "factor_not_found", "you have no second factor of this kind with this id");
         }
         Err(error) => return unavailable("factors", &error),
     }
-    record(&store, request, &format!("mfa_{kind}_removed"), Some(user_id), sid, json!({"factor_id": id}), now);
+    // What depended on the factor goes first; the factor last, so a failure half-way leaves it removable again
+    // and never leaves a session or trusted device that outlived it.
     match store.end_established_with(user_id, id, &session.id, now) {
         Ok(ended) if !ended.is_empty() => {
             let detail = json!({"reason": "factor_removed", "factor_id": id, "sessions": ended});
@@ -304,7 +314,18 @@ pub fn remove(request: &Request, get: Lookup<'_>, id: &str, kind: &str) -> Reply
         Ok(_) => {}
         Err(error) => return unavailable("sessions", &error),
     }
-    trusted_devices::void_after_change(&store, request, user_id, sid, "factor_removed", now);
+    if let Err(refusal) = trusted_devices::void_after_change(&store, request, user_id, sid, "factor_removed", now) {
+        return refusal;
+    }
+    let removed = crate::sms::forget_codes_of(db, user_id, id).and_then(|()| factors::remove(db, user_id, id, kind));
+    match removed {
+        Ok(true) => {}
+        Ok(false) => {
+            return Reply::error(404, "factor_not_found", "you have no second factor of this kind with this id");
+        }
+        Err(error) => return unavailable("factors", &error),
+    }
+    record(&store, request, &format!("mfa_{kind}_removed"), Some(user_id), sid, json!({"factor_id": id}), now);
     match factors::has_any(db, user_id) {
         Ok(false) => {
             if let Err(error) = backup_codes::remove_all(db, user_id) {

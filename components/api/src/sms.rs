@@ -118,6 +118,15 @@ pub fn send_code(
     }
 }
 
+/// Forgets every code sent to phone `factor_id` of the user (the phone is being removed).
+pub fn forget_codes_of(db: &Db, user_id: &str, factor_id: &str) -> Result<(), crate::sql::DbError> {
+    db.execute(
+        "DELETE FROM sms_codes WHERE user_id = $1 AND factor_id = $2",
+        &[SqlValue::Text(user_id.to_owned()), SqlValue::Text(factor_id.to_owned())],
+    )?;
+    Ok(())
+}
+
 /// How checking a code came out.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SmsCheck {
@@ -142,6 +151,7 @@ pub fn check(
         .query(
             "UPDATE sms_codes SET failures = failures + 1 \
              WHERE binding = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3 \
+             AND factor_id IN (SELECT id FROM mfa_configurations WHERE kind = 'sms') \
              RETURNING factor_id, code_hash, failures",
             &[SqlValue::Text(binding.to_owned()), SqlValue::Int(now), SqlValue::Int(i64::from(limits.checks_per_code))],
         )

@@ -19,7 +19,7 @@ use crate::clock::now;
 use crate::config::Lookup;
 use crate::http::{Reply, Request};
 use crate::phones::{self, Phone};
-use crate::second_factor;
+use crate::second_factor::{self, Enabling};
 use crate::sms::{self, SmsCheck};
 use crate::totp_api::require_step_up;
 
@@ -148,9 +148,9 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
     let now = now();
     let uid = Some(session.user_id.as_str());
     let sid = Some(session.id.as_str());
-    let first = match crate::factors::has_any(db, &session.user_id) {
-        Ok(has) => !has,
-        Err(error) => return unavailable("sms", &error),
+    let enabling = match Enabling::prepare(&store, request, get, &session, now) {
+        Ok(enabling) => enabling,
+        Err(refusal) => return refusal,
     };
     match sms::check(db, &pepper, &limits, &binding(&phone.id), &body.code, now) {
         Ok(SmsCheck::Accepted(_)) => {}
@@ -178,12 +178,7 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
         Err(error) => return unavailable("sms", &error),
     }
     record(&store, request, "mfa_sms_enabled", uid, sid, json!({"factor_id": phone.id}), now);
-    second_factor::factor_added(&store, request, &session.user_id, &session.id, now);
-    let answer = json!({"id": phone.id, "phone": phone.masked(), "enabled": true});
-    match second_factor::with_backup_codes(answer, first, &store, request, get, &session, now) {
-        Ok(answer) => Reply::json(200, &answer),
-        Err(refusal) => refusal,
-    }
+    enabling.answer(&store, request, &session, json!({"id": phone.id, "phone": phone.masked(), "enabled": true}), now)
 }
 
 /// `DELETE /v1/mfa/sms/{id}`.

@@ -26,7 +26,7 @@ use crate::config::Lookup;
 use crate::factors::{self, Totp};
 use crate::http::{Reply, Request};
 use crate::keyring::{KeyRing, KeyRingError};
-use crate::second_factor;
+use crate::second_factor::{self, Enabling};
 use crate::sessions::Session;
 use crate::sql::{Db, SqlValue};
 
@@ -65,10 +65,11 @@ pub fn key_ring(get: Lookup<'_>) -> Result<KeyRing, Reply> {
     })
 }
 
-/// Refuses unless the session authenticated recently enough for a sensitive change (`403 step_up_required`).
+/// Refuses unless the session authenticated recently enough for a sensitive change (`403 step_up_required`). A
+/// session that skipped the second factor on a trusted device has not re-verified anything: it must step up.
 pub fn require_step_up(session: &Session, step_up_validity: u64, now: i64) -> Result<(), Reply> {
     let age = u64::try_from(now.saturating_sub(session.auth_time)).unwrap_or(0);
-    if age <= step_up_validity {
+    if age <= step_up_validity && session.method != "trusted_device" {
         Ok(())
     } else {
         Err(Reply::error(403, "step_up_required", "confirm who you are again (step-up) before changing factors"))
@@ -317,20 +318,15 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
     let now = now();
     let uid = Some(session.user_id.as_str());
     let sid = Some(session.id.as_str());
-    let first = match factors::has_any(store.db(), &session.user_id) {
-        Ok(has) => !has,
-        Err(error) => return unavailable("totp", &error),
+    let enabling = match Enabling::prepare(&store, request, get, &session, now) {
+        Ok(enabling) => enabling,
+        Err(refusal) => return refusal,
     };
     match check_code(store.db(), &ring, &totp, &body.code, true, now) {
         Ok(CodeCheck::Accepted) => {
             let detail = json!({"factor_id": totp.id, "name": totp.name});
             record(&store, request, "mfa_totp_enabled", uid, sid, detail, now);
-            second_factor::factor_added(&store, request, &session.user_id, &session.id, now);
-            let answer = json!({"id": totp.id, "name": totp.name, "enabled": true});
-            match second_factor::with_backup_codes(answer, first, &store, request, get, &session, now) {
-                Ok(answer) => Reply::json(200, &answer),
-                Err(refusal) => refusal,
-            }
+            enabling.answer(&store, request, &session, json!({"id": totp.id, "name": totp.name, "enabled": true}), now)
         }
         Ok(CodeCheck::Replayed) => {
             record(&store, request, "totp_replay_refused", uid, sid, json!({"factor_id": totp.id}), now);

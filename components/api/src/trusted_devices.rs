@@ -60,7 +60,8 @@ pub fn void_all(db: &Db, user_id: &str) -> Result<u64, DbError> {
     db.execute("DELETE FROM trusted_devices WHERE user_id = $1", &[SqlValue::Text(user_id.to_owned())])
 }
 
-/// Voids the user's trusted devices after a change of password or second factors, recording it when any were.
+/// Voids the user's trusted devices for a change of password or second factors, recording it when any were; the
+/// refusal to answer when they could not be (the change must not go ahead then).
 pub fn void_after_change(
     store: &Store,
     request: &Request,
@@ -68,14 +69,15 @@ pub fn void_after_change(
     session_id: Option<&str>,
     reason: &str,
     now: i64,
-) {
+) -> Result<(), Reply> {
     match void_all(store.db(), user_id) {
-        Ok(0) => {}
+        Ok(0) => Ok(()),
         Ok(count) => {
             let detail = json!({"count": count, "reason": reason});
             record(store, request, "trusted_devices_voided", Some(user_id), session_id, detail, now);
+            Ok(())
         }
-        Err(error) => eprintln!("trusted devices could not be voided: {error}"),
+        Err(error) => Err(unavailable("trusted devices", &error)),
     }
 }
 

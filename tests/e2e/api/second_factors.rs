@@ -171,6 +171,31 @@ fn wrong_codes_lock_second_factor_checks_then_disable_them_until_a_reset() {
 }
 
 #[test]
+fn parallel_wrong_codes_are_never_checked_beyond_the_lockout() {
+    for backend in BACKENDS {
+        let app = Arc::new(TestApp::migrated(backend, &[("second_factor_lockout", "3/900/60/600/100")]));
+        let (secret, token) = enrolled(&app, "burst@example.com");
+        let wrong = wrong_code(&secret);
+        // Two challenges (5 checks each), eight wrong codes at once: three are looked at, then checks are locked.
+        let challenges: Vec<String> = (0..2)
+            .map(|_| challenge_of(&app, "burst@example.com").json()["challenge_id"].as_str().unwrap().to_owned())
+            .collect();
+        let guesses: Vec<_> = (0..8)
+            .map(|i| {
+                let (app, id) = (app.clone(), challenges[i % 2].clone());
+                std::thread::spawn(move || verify(&app, &id, wrong).status)
+            })
+            .collect();
+        let statuses: Vec<u16> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+        assert!(statuses.iter().all(|s| [401, 429].contains(s)), "{backend:?}: {statuses:?}");
+        let activity = get(&app, &token, "/v1/activity").json();
+        let failed =
+            activity["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "second_factor_failed").count();
+        assert_eq!(failed, 3, "{backend:?}: {statuses:?}");
+    }
+}
+
+#[test]
 fn step_up_renews_the_token_and_auth_time_with_a_factor_or_the_password() {
     for backend in BACKENDS {
         let app = TestApp::spawn(backend);
@@ -224,6 +249,10 @@ fn a_trusted_device_skips_the_second_factor_until_the_password_or_factors_change
             (skipped.json()["aal"].as_i64(), skipped.json()["method"].as_str()),
             (Some(2), Some("trusted_device"))
         );
+        // Skipping the second factor is not a re-verification: sensitive changes still need a step-up.
+        let skipped_token = skipped.json()["token"].as_str().unwrap().to_owned();
+        let sensitive = post(&app, &skipped_token, "/v1/mfa/backup-codes", "");
+        assert_eq!((sensitive.status, sensitive.error_code().as_str()), (403, "step_up_required"), "{backend:?}");
         assert_eq!(app.login("trust@example.com", PASSWORD, &[]).status, 200, "{backend:?}");
         let listed =
             app.request("GET", "/v1/trusted-devices", &[("authorization", &bearer(&token)), ("cookie", &cookie)], "");
