@@ -150,16 +150,18 @@ pub fn spin_variables(name: &'static str) -> Option<String> {
     spin_sdk::variables::get(name).ok()
 }
 
+/// Variables from `pairs`, as a [`Lookup`] for unit tests.
+#[cfg(test)]
+pub fn test_variables(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Option<String> + use<> {
+    let map: std::collections::HashMap<&'static str, String> =
+        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    move |name| map.get(name).cloned()
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
+    use super::test_variables as with;
     use super::*;
-
-    fn with(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Option<String> {
-        let map: HashMap<&'static str, String> = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        move |name| map.get(name).cloned()
-    }
 
     #[test]
     fn backends_are_named_exactly() {

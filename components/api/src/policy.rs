@@ -143,9 +143,8 @@ pub fn throttles(get: Lookup<'_>) -> Result<ThrottlePolicy, PolicyError> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
+    use crate::config::test_variables as with;
 
     fn base() -> SessionPolicy {
         SessionPolicy {
@@ -157,11 +156,6 @@ mod tests {
             step_up_validity: 600,
             trusted_device_lifetime: 2_592_000,
         }
-    }
-
-    fn with(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Option<String> {
-        let map: HashMap<&'static str, String> = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        move |name| map.get(name).cloned()
     }
 
     #[test]

@@ -236,14 +236,8 @@ fn form_encode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-
-    fn with(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Option<String> {
-        let map: HashMap<&'static str, String> = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        move |name| map.get(name).cloned()
-    }
+    use crate::config::test_variables as with;
 
     #[test]
     fn the_form_is_twilios_shape() {
