@@ -15,7 +15,7 @@ use crate::clock::now;
 use crate::config::{self, Lookup};
 use crate::http::{Reply, Request};
 use crate::sql::{Db, DbError, SqlValue};
-use crate::totp_api::require_step_up;
+use crate::step_up::require_step_up;
 
 /// Codes per set.
 pub const COUNT: u32 = 10;

@@ -11,6 +11,7 @@
 //!   ([`trusted_devices`]) and step-up ([`step_up`]).
 //! - Sessions: the presented session and its cookies ([`auth`], [`cookies`]), the stores ([`sessions`]), the
 //!   user's session endpoints ([`session_api`]); the security-event trail ([`events`]).
+//! - The user's own data: export and erasure ([`privacy`]).
 //! - The product backend's service API ([`service_api`], [`service_users`]).
 //!
 //! The pure decisions (tokens, session policy, throttling arithmetic, risk signals, one-time codes, otpauth URIs,
@@ -40,6 +41,7 @@ pub mod migrate;
 pub mod password;
 pub mod phones;
 pub mod policy;
+pub mod privacy;
 pub mod router;
 pub mod second_factor;
 pub mod service_api;

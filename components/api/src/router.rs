@@ -35,6 +35,8 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/sessions/revoke-all", &[("POST", crate::session_api::revoke_everything)]),
     ("/v1/sessions/{id}", &[("DELETE", crate::session_api::revoke_one)]),
     ("/v1/activity", &[("GET", crate::session_api::activity)]),
+    ("/v1/account", &[("DELETE", crate::privacy::erase_endpoint)]),
+    ("/v1/account/export", &[("GET", crate::privacy::export_endpoint)]),
     ("/v1/mfa/factors", &[("GET", crate::totp_api::list)]),
     ("/v1/mfa/totp", &[("POST", crate::totp_api::start)]),
     ("/v1/mfa/totp/{id}", &[("DELETE", crate::totp_api::remove)]),

@@ -21,7 +21,8 @@ use crate::keyring::KeyRing;
 use crate::lockout;
 use crate::sessions::{Session, Store};
 use crate::sms::{self, SmsCheck};
-use crate::totp_api::{CodeCheck, check_code, key_ring, require_step_up};
+use crate::step_up::require_step_up;
+use crate::totp_api::{CodeCheck, check_code, key_ring};
 use crate::trusted_devices;
 
 /// A second-factor method.

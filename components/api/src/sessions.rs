@@ -466,6 +466,28 @@ impl Store {
         Ok(ended)
     }
 
+    /// Deletes every live session of `user_id` from Redis, and the user's index, for an erased account (their
+    /// durable records are deleted, not ended; on SQLite the records are the live store: nothing to do here).
+    pub fn forget_live_sessions(&self, user_id: &str) -> Result<(), StoreError> {
+        let Some(redis) = &self.redis else {
+            return Ok(());
+        };
+        let index = redis.index_key(user_id);
+        let mut keys = vec![text(&index)];
+        keys.extend(
+            redis
+                .execute("ZRANGE", &[text(&index), RedisParameter::Int64(0), RedisParameter::Int64(-1)])
+                .map_err(redis_error)?
+                .into_iter()
+                .filter_map(|r| match r {
+                    RedisResult::Binary(bytes) => Some(RedisParameter::Binary(bytes)),
+                    _ => None,
+                }),
+        );
+        redis.execute("DEL", &keys).map_err(redis_error)?;
+        Ok(())
+    }
+
     fn end_live(&self, redis: &Redis, session: &Session) -> Result<(), StoreError> {
         end_live_key(redis, &session.user_id, &session.key)
     }

@@ -21,7 +21,7 @@ use crate::http::{Reply, Request};
 use crate::phones::{self, Phone};
 use crate::second_factor::{self, Enabling};
 use crate::sms::{self, SmsCheck};
-use crate::totp_api::require_step_up;
+use crate::step_up::require_step_up;
 
 /// The path prefix of one phone.
 const PREFIX: &str = "/v1/mfa/sms/";

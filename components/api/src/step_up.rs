@@ -1,7 +1,8 @@
 //! Step-up: re-verifying on the current session for a sensitive action. A user with a second factor re-verifies
 //! with one (`totp`, `sms` after `POST /v1/session/step-up/sms`, or `backup_code`); a user without one with their
 //! password. Success gives the session a new token (the old one stops working) with `auth_time` now, and `aal` 2
-//! and the factor after a second factor. Sensitive actions need `auth_time` within the step-up validity (10 min).
+//! and the factor after a second factor. Sensitive actions need `auth_time` within the step-up validity (10 min),
+//! checked by [`require_step_up`].
 //!
 //! - `POST /v1/session/step-up` `{"method", "code"?, "password"?}`.
 //! - `POST /v1/session/step-up/sms` `{"phone_id"?}`: sends an SMS code for this session's step-up.
@@ -41,6 +42,17 @@ struct SendSms {
 /// What an SMS code sent for a step-up of session `session_id` is bound to.
 fn sms_binding(session_id: &str) -> String {
     format!("step-up:{session_id}")
+}
+
+/// Refuses unless the session authenticated recently enough for a sensitive change (`403 step_up_required`). A
+/// session that skipped the second factor on a trusted device has not re-verified anything: it must step up.
+pub fn require_step_up(session: &Session, step_up_validity: u64, now: i64) -> Result<(), Reply> {
+    let age = u64::try_from(now.saturating_sub(session.auth_time)).unwrap_or(0);
+    if age <= step_up_validity && session.method != "trusted_device" {
+        Ok(())
+    } else {
+        Err(Reply::error(403, "step_up_required", "confirm who you are again (step-up) before this change"))
+    }
 }
 
 /// `POST /v1/session/step-up`.

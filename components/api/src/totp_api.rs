@@ -27,8 +27,8 @@ use crate::factors::{self, Totp};
 use crate::http::{Reply, Request};
 use crate::keyring::{KeyRing, KeyRingError};
 use crate::second_factor::{self, Enabling};
-use crate::sessions::Session;
 use crate::sql::{Db, SqlValue};
+use crate::step_up::require_step_up;
 
 /// The path prefix of one authenticator.
 const TOTP_PREFIX: &str = "/v1/mfa/totp/";
@@ -63,17 +63,6 @@ pub fn key_ring(get: Lookup<'_>) -> Result<KeyRing, Reply> {
         eprintln!("{error}");
         Reply::error(503, "encryption_not_configured", "second factors need the encryption_keys variable to be set")
     })
-}
-
-/// Refuses unless the session authenticated recently enough for a sensitive change (`403 step_up_required`). A
-/// session that skipped the second factor on a trusted device has not re-verified anything: it must step up.
-pub fn require_step_up(session: &Session, step_up_validity: u64, now: i64) -> Result<(), Reply> {
-    let age = u64::try_from(now.saturating_sub(session.auth_time)).unwrap_or(0);
-    if age <= step_up_validity && session.method != "trusted_device" {
-        Ok(())
-    } else {
-        Err(Reply::error(403, "step_up_required", "confirm who you are again (step-up) before changing factors"))
-    }
 }
 
 /// The name an authenticator app shows for the account: the email, else the product's id, else the user id.

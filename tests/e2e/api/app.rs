@@ -26,7 +26,7 @@ pub enum Backend {
 /// Both backends, for tests that run on each.
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::RedisPostgres];
 
-/// A running app; stopped (and its database dropped) when dropped.
+/// A running app; stopped when dropped (its storage goes with the last app that shares it).
 pub struct TestApp {
     /// Its port on 127.0.0.1.
     pub port: u16,
@@ -34,8 +34,34 @@ pub struct TestApp {
     pub api_key: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<std::thread::JoinHandle<()>>,
+    storage: Arc<Storage>,
+    /// The `SPIN_VARIABLE_*` environment it was served with.
+    env: HashMap<String, String>,
+}
+
+/// What an app stores in, shared by the app and its siblings: a scratch directory (the SQLite file) and, on
+/// Redis + Postgres, a database of its own and a Redis key prefix. Cleaned up when the last app using it is gone.
+struct Storage {
     database: Option<Database>,
     scratch: PathBuf,
+}
+
+impl Storage {
+    /// The prefix of the app's Redis keys (Redis + Postgres backend only).
+    fn redis_prefix(&self) -> Option<String> {
+        self.database.as_ref().map(|database| format!("mfa:{}:", database.name))
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Some(prefix) = self.redis_prefix() {
+            let sweep = "for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) end return 0";
+            redis_command(&redis_url(), &["EVAL", sweep, "0", &format!("{prefix}*")]);
+        }
+        drop(self.database.take());
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
 }
 
 /// A reply: status, headers (names lower case), body.
@@ -142,9 +168,8 @@ impl TestApp {
     pub fn spawn_with(backend: Backend, variables: &[(&str, &str)]) -> Self {
         let scratch = std::env::temp_dir().join(unique("mfa-app"));
         std::fs::create_dir_all(&scratch).unwrap();
-        let api_key = unique("key");
         let mut env: HashMap<String, String> = HashMap::new();
-        env.insert("SPIN_VARIABLE_API_KEY".into(), api_key.clone());
+        env.insert("SPIN_VARIABLE_API_KEY".into(), unique("key"));
         // A key for secrets at rest: 32 bytes, derived from the unique name (any 32 bytes serve a test).
         let key: Vec<u8> = Sha256::digest(scratch.to_string_lossy().as_bytes()).to_vec();
         env.insert(
@@ -190,12 +215,28 @@ impl TestApp {
                 database = Some(Database { admin, name });
             }
         }
+        Self::serve(Arc::new(Storage { database, scratch }), env, variables)
+    }
+
+    /// Another instance of this app (as a second Spin instance would be) on the same storage, with `variables`
+    /// changed: the guarantees that hold across instances are tested against it.
+    pub fn sibling(&self, variables: &[(&str, &str)]) -> Self {
+        Self::serve(self.storage.clone(), self.env.clone(), variables)
+    }
+
+    /// The value of variable `name` (without the `SPIN_VARIABLE_` prefix) this app was served with.
+    pub fn variable(&self, name: &str) -> Option<&str> {
+        self.env.get(&format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase())).map(String::as_str)
+    }
+
+    fn serve(storage: Arc<Storage>, mut env: HashMap<String, String>, variables: &[(&str, &str)]) -> Self {
         for (name, value) in variables {
             env.insert(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()), (*value).to_owned());
         }
+        let scratch = &storage.scratch;
         let runtime_config = RuntimeConfig::parse(
             &format!("[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n", scratch.join("app.db").display()),
-            &scratch,
+            scratch,
         )
         .unwrap();
         let limits = Limits { cache_dir: Some(target_dir().join("mfa-host-test-cache")), ..Limits::default() };
@@ -215,7 +256,8 @@ impl TestApp {
             });
         });
         let port = port_rx.recv().unwrap();
-        Self { port, api_key, stop: Some(stop), server: Some(server), database, scratch }
+        let api_key = env.get("SPIN_VARIABLE_API_KEY").cloned().unwrap_or_default();
+        Self { port, api_key, stop: Some(stop), server: Some(server), storage, env }
     }
 
     /// Serves a fresh app on `backend` with its schema migrated.
@@ -283,9 +325,9 @@ impl TestApp {
     /// than stored (lifetimes cannot be configured short enough to wait them out).
     pub fn age_session(&self, token: &str, created_ago: i64, seen_ago: i64) {
         let key: String = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        match self.database {
+        match self.storage.database {
             None => {
-                let db = rusqlite::Connection::open(self.scratch.join("app.db")).unwrap();
+                let db = rusqlite::Connection::open(self.storage.scratch.join("app.db")).unwrap();
                 let changed = db
                     .execute(
                         "UPDATE user_sessions SET created_at = created_at - ?1, auth_time = auth_time - ?1, \
@@ -310,7 +352,7 @@ impl TestApp {
     /// The prefix of the app's Redis keys (Redis + Postgres backend only): each app has its own, so that
     /// parallel tests never share a session index or a throttle counter.
     pub fn redis_prefix(&self) -> Option<String> {
-        self.database.as_ref().map(|database| format!("mfa:{}:", database.name))
+        self.storage.redis_prefix()
     }
 
     /// Every Redis key of this app with its value (strings, hashes, sorted sets) as text, to look for what must not
@@ -334,12 +376,12 @@ impl TestApp {
 
     /// Every row of `table` as text (bytes as lower-case hex), to look for what must not be stored.
     pub fn table_text(&self, table: &str) -> Vec<String> {
-        match &self.database {
+        match &self.storage.database {
             Some(database) => {
                 database.rows(&format!("SELECT t::text FROM {table} t")).into_iter().flatten().flatten().collect()
             }
             None => {
-                let db = rusqlite::Connection::open(self.scratch.join("app.db")).unwrap();
+                let db = rusqlite::Connection::open(self.storage.scratch.join("app.db")).unwrap();
                 let mut statement = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
                 let columns = statement.column_count();
                 let rows = statement
@@ -365,9 +407,26 @@ impl TestApp {
         }
     }
 
+    /// Runs `sql` on the app's database, on either backend; every column must be text (cast in the query, as
+    /// `CAST(at AS TEXT)`, which both dialects read).
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match &self.storage.database {
+            Some(database) => database.rows(sql),
+            None => {
+                let db = rusqlite::Connection::open(self.storage.scratch.join("app.db")).unwrap();
+                let mut statement = db.prepare(sql).unwrap();
+                let columns = statement.column_count();
+                let rows = statement
+                    .query_map([], |row| (0..columns).map(|i| row.get::<_, Option<String>>(i)).collect())
+                    .unwrap();
+                rows.map(Result::unwrap).collect()
+            }
+        }
+    }
+
     /// The app's own Postgres database (Redis + Postgres backend only).
     pub fn database(&self) -> Option<&Database> {
-        self.database.as_ref()
+        self.storage.database.as_ref()
     }
 
     /// GET.
@@ -457,11 +516,5 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.join();
         }
-        if let Some(prefix) = self.redis_prefix() {
-            let sweep = "for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) end return 0";
-            redis_command(&redis_url(), &["EVAL", sweep, "0", &format!("{prefix}*")]);
-        }
-        drop(self.database.take());
-        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }

@@ -64,6 +64,24 @@ fn sha256_hex(parts: &[&str]) -> String {
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Checks the whole event chain of `app` with this file's own SHA-256 (each `prev_hash` links to the event
+/// before, each `hash` is the row's); the number of events.
+pub(super) fn chain_length(app: &TestApp) -> usize {
+    let rows = app.rows(
+        "SELECT coalesce(user_id, ''), kind, CAST(at AS TEXT), coalesce(session_id, ''), detail, personal_digest, \
+         prev_hash, hash FROM security_events ORDER BY id",
+    );
+    let mut previous = "0".repeat(64);
+    for row in &rows {
+        let field = |i: usize| row[i].clone().unwrap();
+        assert_eq!(field(6), previous, "prev_hash links to the event before");
+        let expected = sha256_hex(&[&field(6), &field(1), &field(0), &field(2), &field(3), &field(4), &field(5)]);
+        assert_eq!(field(7), expected, "the stored hash is SHA-256 of the row");
+        previous = field(7);
+    }
+    rows.len()
+}
+
 #[test]
 fn the_event_chain_verifies_and_personal_data_is_apart() {
     let app = TestApp::spawn(Backend::RedisPostgres);
@@ -80,19 +98,7 @@ fn the_event_chain_verifies_and_personal_data_is_apart() {
         })
         .collect();
     users.into_iter().for_each(|user| user.join().unwrap());
-    let rows = app.database().unwrap().rows(
-        "SELECT coalesce(user_id, ''), kind, at::text, coalesce(session_id, ''), detail, personal_digest, prev_hash, \
-         hash FROM security_events ORDER BY id",
-    );
-    assert_eq!(rows.len(), 12, "per user: registered, login_succeeded, session_created, login_risk");
-    let mut previous = "0".repeat(64);
-    for row in &rows {
-        let field = |i: usize| row[i].clone().unwrap();
-        assert_eq!(field(6), previous, "prev_hash links to the event before");
-        let expected = sha256_hex(&[&field(6), &field(1), &field(0), &field(2), &field(3), &field(4), &field(5)]);
-        assert_eq!(field(7), expected, "the stored hash is SHA-256 of the row");
-        previous = field(7);
-    }
+    assert_eq!(chain_length(&app), 12, "per user: registered, login_succeeded, session_created, login_risk");
     // The personal data is in its own table, salted, and not in the chained row.
     let personal = app.database().unwrap().rows(
         "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest FROM security_event_personal p \

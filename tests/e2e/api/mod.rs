@@ -8,6 +8,7 @@ mod app;
 mod browser;
 mod events;
 mod operations;
+mod privacy;
 mod second_factors;
 mod service;
 mod sessions;

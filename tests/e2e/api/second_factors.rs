@@ -291,6 +291,26 @@ fn a_trusted_device_skips_the_second_factor_until_the_password_or_factors_change
             &[("cookie", &cookie)],
         );
         assert_eq!(login.status, 200, "{backend:?}: challenged again");
+
+        // Trusted once more, then a factor is added: void again.
+        let id = login.json()["challenge_id"].as_str().unwrap().to_owned();
+        let body = json!({"challenge_id": id, "method": "backup_code", "code": backup[1], "remember_device": true});
+        let trusted = app.post_json("/v1/login/verify", &body.to_string(), &[("cookie", &cookie)]);
+        assert_eq!(trusted.status, 201, "{backend:?}: {trusted:?}");
+        let session = trusted.json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(get(&app, &session, "/v1/trusted-devices").json()["trusted_devices"].as_array().unwrap().len(), 1);
+        let started = post(&app, &session, "/v1/mfa/totp", "").json();
+        let second = super::totp::secret_of(started["otpauth_uri"].as_str().unwrap());
+        let confirm = json!({"code": totp(&second, unix_now())}).to_string();
+        let id = started["id"].as_str().unwrap();
+        assert_eq!(post(&app, &session, &format!("/v1/mfa/totp/{id}/confirm"), &confirm).status, 200, "{backend:?}");
+        assert!(get(&app, &session, "/v1/trusted-devices").json()["trusted_devices"].as_array().unwrap().is_empty());
+        let login = app.post_json(
+            "/v1/login",
+            &super::app::credentials("trust@example.com", "another correct horse battery"),
+            &[("cookie", &cookie)],
+        );
+        assert_eq!(login.status, 200, "{backend:?}: a factor was added: challenged");
     }
 }
 

@@ -82,6 +82,20 @@ fn a_phone_is_enrolled_by_a_code_and_then_answers_login_challenges() {
         for entry in app.redis_entries() {
             assert!(!entry.contains(&code) && !entry.contains(&login_code), "{backend:?}: a code in Redis: {entry}");
         }
+
+        // Removing the phone needs a recent authentication, and ends the sessions established with it.
+        let sms_session = session.json()["token"].as_str().unwrap().to_owned();
+        let remove = |token: &str| {
+            app.request("DELETE", &format!("/v1/mfa/sms/{id}"), &[("authorization", &super::totp::bearer(token))], "")
+        };
+        app.age_session(&sms_session, 11 * 60, 0);
+        let refused = remove(&sms_session);
+        assert_eq!((refused.status, refused.error_code().as_str()), (403, "step_up_required"), "{backend:?}");
+        let removed = remove(&token);
+        assert_eq!(removed.status, 200, "{backend:?}: {removed:?}");
+        assert_eq!(super::totp::get(&app, &sms_session, "/v1/session").status, 401, "{backend:?}: established with it");
+        assert_eq!(super::totp::get(&app, &token, "/v1/session").status, 200, "{backend:?}: the acting session stays");
+        assert!(app.table_text("sms_codes").is_empty(), "{backend:?}: its codes are forgotten");
     }
 }
 

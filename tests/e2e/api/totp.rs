@@ -1,6 +1,7 @@
 //! TOTP authenticators end to end, on both backends: enrollment (secret, otpauth URI, QR codes that decode back to
 //! it), confirmation with codes computed here by an independent RFC 6238 implementation, replay refusal (also for
-//! two parallel submissions), step-up for changes, and no secret in the clear in the database.
+//! two parallel submissions, to one instance or to two), step-up for changes, key rotation, and no secret in the
+//! clear in the database.
 
 use std::sync::Arc;
 
@@ -242,5 +243,91 @@ fn changing_factors_once_there_is_one_needs_a_recent_authentication() {
         let removed = app.request("DELETE", &format!("/v1/mfa/totp/{id}"), &[("authorization", &bearer(&fresh))], "");
         assert_eq!(removed.status, 200, "{backend:?}: {removed:?}");
         assert!(get(&app, &fresh, "/v1/mfa/factors").json()["factors"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_code_is_accepted_once_across_two_instances() {
+    for backend in BACKENDS {
+        let first = Arc::new(TestApp::spawn(backend));
+        let second = Arc::new(first.sibling(&[]));
+        let (secret, _) = enrolled(&first, "twice@example.com");
+        let code = totp(&secret, unix_now() + 30);
+        let attempts: Vec<_> = [first.clone(), second.clone()]
+            .into_iter()
+            .map(|app| {
+                let code = code.clone();
+                let challenge = app.login("twice@example.com", PASSWORD, &[]).json();
+                let id = challenge["challenge_id"].as_str().unwrap().to_owned();
+                std::thread::spawn(move || verify(&app, &id, &code))
+            })
+            .collect();
+        let answers: Vec<Answer> = attempts.into_iter().map(|a| a.join().unwrap()).collect();
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{backend:?}: {statuses:?}");
+        let loser = answers.iter().find(|a| a.status != 201).unwrap();
+        assert_eq!(loser.error_code(), "code_already_used", "{backend:?}: {loser:?}");
+    }
+}
+
+#[test]
+fn a_new_key_seals_secrets_again_as_they_are_used_and_the_old_key_can_then_go() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let token = signed_in(&app, "rotate@example.com");
+        let started = post(&app, &token, "/v1/mfa/totp", "").json();
+        let (id, secret) =
+            (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
+        // Three codes of consecutive steps, all within the accepted window: the enrollment takes the oldest.
+        let now = unix_now();
+        let confirm = post(
+            &app,
+            &token,
+            &format!("/v1/mfa/totp/{id}/confirm"),
+            &format!(r#"{{"code": "{}"}}"#, totp(&secret, now - 30)),
+        );
+        assert_eq!(confirm.status, 200, "{backend:?}: {confirm:?}");
+        let stored =
+            |app: &TestApp| app.rows("SELECT key_id, CAST(length(secret_ciphertext) AS TEXT) FROM mfa_configurations");
+        assert_eq!(stored(&app)[0][0].as_deref(), Some("test"), "{backend:?}");
+
+        // A new key first: the next accepted code seals the secret under it.
+        let old = app.variable("encryption_keys").unwrap().to_owned();
+        let new_key = format!("k2:{}", base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        let rotated = app.sibling(&[("encryption_keys", &format!("{new_key},{old}"))]);
+        login_with_code(&rotated, "rotate@example.com", &totp(&secret, now));
+        assert_eq!(stored(&app)[0][0].as_deref(), Some("k2"), "{backend:?}: sealed again under the new key");
+
+        // The old key gone, the secret still opens.
+        let only_new = app.sibling(&[("encryption_keys", &new_key)]);
+        login_with_code(&only_new, "rotate@example.com", &totp(&secret, now + 30));
+    }
+}
+
+#[test]
+fn several_named_authenticators_are_listed_and_each_answers_a_challenge() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let token = signed_in(&app, "many@example.com");
+        let mut secrets = Vec::new();
+        for name in ["Phone", "Tablet"] {
+            let started = post(&app, &token, "/v1/mfa/totp", &serde_json::json!({"name": name}).to_string()).json();
+            let (id, secret) =
+                (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
+            let code = totp(&secret, unix_now());
+            let confirmed =
+                post(&app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#));
+            assert_eq!(confirmed.status, 200, "{backend:?}: {name}: {confirmed:?}");
+            secrets.push(secret);
+        }
+        assert_ne!(secrets[0], secrets[1]);
+        let factors = get(&app, &token, "/v1/mfa/factors").json();
+        let mut names: Vec<&str> =
+            factors["factors"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Phone", "Tablet"], "{backend:?}: {factors}");
+        // Either app's code answers a challenge; each keeps its own last accepted step.
+        login_with_code(&app, "many@example.com", &totp(&secrets[1], unix_now() + 30));
+        login_with_code(&app, "many@example.com", &totp(&secrets[0], unix_now() + 30));
     }
 }

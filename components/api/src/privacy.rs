@@ -1,0 +1,256 @@
+//! The user's own data (GDPR articles 15, 17 and 20): `GET /v1/account/export` answers everything the service
+//! holds about the user as one JSON document; `DELETE /v1/account` erases the account. Both need a step-up
+//! ([`crate::step_up::require_step_up`]).
+//!
+//! - The export holds no secret: no password hash, TOTP secret, code hash, token or device cookie digest. Phone
+//!   numbers are shown in full (they are the user's own data); authenticators by name and dates.
+//! - Erasure deletes the user's sessions (live ones from Redis too), factors, backup and SMS codes, challenges,
+//!   devices, lockout state and the account itself, and the personal data (IP address, user agent) of the user's
+//!   security events. The events stay, so the hash chain remains verifiable ([`crate::events`]: the chain covers
+//!   only a salted digest of the personal data); one `account_erased` event, with no address or user agent, says
+//!   when it happened. The live sessions end first; then the rows go in one transaction, the account's first, so
+//!   a login racing the erasure finds no user (on Postgres a session it admitted meanwhile cannot be recorded for a
+//!   missing user, and a session that cannot be recorded is undone).
+
+use serde_json::{Map, Value, json};
+
+use crate::auth::{authenticate, unavailable};
+use crate::clock::now;
+use crate::config::Lookup;
+use crate::events::{self, Event};
+use crate::http::{Reply, Request};
+use crate::sql::{Db, DbError, SqlValue};
+use crate::step_up::require_step_up;
+
+/// How a column is shown in the export.
+#[derive(Clone, Copy)]
+enum Column {
+    /// As stored (text, integer or null).
+    Plain(&'static str),
+    /// A boolean (SQLite stores 0/1).
+    Flag(&'static str),
+}
+
+/// Every section of the export: its name, the columns shown, and the rest of the query (`$1` is the user id).
+const SECTIONS: &[(&str, &[Column], &str)] = &[
+    (
+        "authenticators",
+        &[
+            Column::Plain("id"),
+            Column::Plain("name"),
+            Column::Flag("enabled"),
+            Column::Plain("created_at"),
+            Column::Plain("confirmed_at"),
+        ],
+        "FROM mfa_configurations WHERE user_id = $1 AND kind = 'totp' ORDER BY created_at, id",
+    ),
+    (
+        "phones",
+        &[
+            Column::Plain("id"),
+            Column::Plain("phone"),
+            Column::Flag("enabled"),
+            Column::Plain("created_at"),
+            Column::Plain("confirmed_at"),
+        ],
+        "FROM mfa_configurations WHERE user_id = $1 AND kind = 'sms' ORDER BY created_at, id",
+    ),
+    ("backup_codes", &[Column::Plain("created_at")], "FROM backup_codes WHERE user_id = $1 ORDER BY created_at"),
+    (
+        "trusted_devices",
+        &[Column::Plain("id"), Column::Plain("label"), Column::Plain("created_at"), Column::Plain("expires_at")],
+        "FROM trusted_devices WHERE user_id = $1 ORDER BY created_at, id",
+    ),
+    (
+        "devices",
+        &[
+            Column::Plain("label"),
+            Column::Plain("ips"),
+            Column::Plain("user_agent"),
+            Column::Plain("first_seen_at"),
+            Column::Plain("last_seen_at"),
+        ],
+        "FROM user_devices WHERE user_id = $1 ORDER BY first_seen_at",
+    ),
+    (
+        "sessions",
+        &[
+            Column::Plain("id"),
+            Column::Plain("aal"),
+            Column::Plain("method"),
+            Column::Plain("auth_time"),
+            Column::Plain("created_at"),
+            Column::Plain("last_seen_at"),
+            Column::Plain("expires_at"),
+            Column::Plain("ended_at"),
+            Column::Plain("end_reason"),
+            Column::Plain("ip"),
+            Column::Plain("user_agent"),
+            Column::Plain("device_label"),
+            Column::Plain("risk"),
+        ],
+        "FROM user_sessions WHERE user_id = $1 ORDER BY created_at, id",
+    ),
+    (
+        "second_factor_lockout",
+        &[
+            Column::Plain("window_failures"),
+            Column::Plain("consecutive_failures"),
+            Column::Plain("lockouts"),
+            Column::Plain("locked_until"),
+            Column::Plain("disabled_at"),
+        ],
+        "FROM second_factor_states WHERE user_id = $1",
+    ),
+];
+
+/// The tables erasure deletes the user's rows from (`user_id = $1`), the account itself last.
+const ERASED: &[&str] = &[
+    "DELETE FROM users WHERE id = $1",
+    "DELETE FROM security_event_personal WHERE event_id IN (SELECT id FROM security_events WHERE user_id = $1)",
+    "DELETE FROM sms_codes WHERE user_id = $1",
+    "DELETE FROM backup_codes WHERE user_id = $1",
+    "DELETE FROM trusted_devices WHERE user_id = $1",
+    "DELETE FROM second_factor_states WHERE user_id = $1",
+    "DELETE FROM login_challenges WHERE user_id = $1",
+    "DELETE FROM user_devices WHERE user_id = $1",
+    "DELETE FROM mfa_configurations WHERE user_id = $1",
+    "DELETE FROM user_sessions WHERE user_id = $1",
+];
+
+fn json_of(value: &SqlValue, column: Column) -> Value {
+    match (value, column) {
+        (SqlValue::Null, _) => Value::Null,
+        (value, Column::Flag(_)) => value.as_bool().map_or(Value::Null, Value::Bool),
+        (SqlValue::Int(i), Column::Plain(_)) => json!(i),
+        (SqlValue::Bool(b), Column::Plain(_)) => json!(b),
+        (SqlValue::Text(s), Column::Plain(_)) => json!(s),
+        // No section selects bytes: they would be hashes or ciphertexts.
+        (SqlValue::Blob(_), Column::Plain(_)) => Value::Null,
+    }
+}
+
+fn name_of(column: Column) -> &'static str {
+    match column {
+        Column::Plain(name) | Column::Flag(name) => name,
+    }
+}
+
+/// The rows of one section, as objects named by their columns.
+fn section(db: &Db, user_id: &str, columns: &[Column], rest: &str) -> Result<Vec<Value>, DbError> {
+    let names: Vec<&str> = columns.iter().copied().map(name_of).collect();
+    let rows = db.query(&format!("SELECT {} {rest}", names.join(", ")), &[SqlValue::Text(user_id.to_owned())])?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let fields: Map<String, Value> = columns
+                .iter()
+                .zip(row)
+                .map(|(column, value)| (name_of(*column).to_owned(), json_of(value, *column)))
+                .collect();
+            Value::Object(fields)
+        })
+        .collect())
+}
+
+/// Everything the service holds about `user_id`, as the export shows it; `None` when the account is gone.
+pub fn export(db: &Db, user_id: &str, at: i64) -> Result<Option<Value>, DbError> {
+    let account = section(
+        db,
+        user_id,
+        &[
+            Column::Plain("id"),
+            Column::Plain("email"),
+            Column::Plain("external_id"),
+            Column::Plain("created_at"),
+            Column::Plain("updated_at"),
+            Column::Plain("password_changed_at"),
+        ],
+        "FROM users WHERE id = $1",
+    )?;
+    let Some(Value::Object(mut account)) = account.into_iter().next() else {
+        return Ok(None);
+    };
+    let has_password = db.query(
+        "SELECT id FROM users WHERE id = $1 AND password_hash IS NOT NULL",
+        &[SqlValue::Text(user_id.to_owned())],
+    )?;
+    account.insert("has_password".to_owned(), json!(!has_password.is_empty()));
+    let mut document = Map::new();
+    document.insert("exported_at".to_owned(), json!(at));
+    document.insert("account".to_owned(), Value::Object(account));
+    for (name, columns, rest) in SECTIONS {
+        document.insert((*name).to_owned(), json!(section(db, user_id, columns, rest)?));
+    }
+    document.insert("security_events".to_owned(), json!(events::for_user(db, user_id, i64::MAX)?));
+    Ok(Some(Value::Object(document)))
+}
+
+/// Deletes every row of `user_id` (see the module docs) and records `account_erased`, in one transaction.
+pub fn erase(db: &Db, user_id: &str, session_id: &str, at: i64) -> Result<(), DbError> {
+    db.transaction(|| {
+        for statement in ERASED {
+            db.execute(statement, &[SqlValue::Text(user_id.to_owned())])?;
+        }
+        Ok::<(), DbError>(())
+    })?;
+    let erased = Event {
+        kind: "account_erased",
+        user_id: Some(user_id),
+        session_id: Some(session_id),
+        detail: json!({}),
+        ip: "",
+        user_agent: "",
+    };
+    events::record_or_log(db, &[erased], at);
+    Ok(())
+}
+
+/// `GET /v1/account/export`: the user's data as a JSON attachment (step-up needed).
+pub fn export_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, session, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let now = now();
+    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
+        return refusal;
+    }
+    match export(store.db(), &session.user_id, now) {
+        Ok(Some(document)) => {
+            crate::auth::record(
+                &store,
+                request,
+                "data_exported",
+                Some(&session.user_id),
+                Some(&session.id),
+                json!({}),
+                now,
+            );
+            Reply::json(200, &document)
+                .with_header("content-disposition", "attachment; filename=\"mfa-account-export.json\"")
+        }
+        Ok(None) => Reply::error(404, "account_not_found", "this account no longer exists"),
+        Err(error) => unavailable("export", &error),
+    }
+}
+
+/// `DELETE /v1/account`: erases the account (step-up needed); every session ends, this one included.
+pub fn erase_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
+    let (store, session, policy) = match authenticate(request, get) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let now = now();
+    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
+        return refusal;
+    }
+    // Live sessions first: should the database then fail, the user is signed out and nothing is half erased.
+    if let Err(error) = store.forget_live_sessions(&session.user_id) {
+        return unavailable("erase: live sessions", &error);
+    }
+    if let Err(error) = erase(store.db(), &session.user_id, &session.id, now) {
+        return unavailable("erase", &error);
+    }
+    Reply::json(200, &json!({"erased": true})).with_header("set-cookie", crate::cookies::clear_session_cookie())
+}
