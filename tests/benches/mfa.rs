@@ -9,7 +9,8 @@
 //! - login with a second factor: the password step (argon2id, then a challenge) and the TOTP verify (challenge,
 //!   lockout gate, code, new aal 2 session).
 //!
-//! Prints figures; asserts nothing about speed. Run with `scripts/bench mfa`. `MFA_BENCH_USERS` sets how many users
+//! Prints figures; asserts nothing about speed. Run with `scripts/bench mfa`. `MFA_BENCH_CLIENTS` sets the number
+//! of concurrent clients (default 64; 1 shows a step's cost without contention), `MFA_BENCH_USERS` how many users
 //! each step runs over (default 512).
 
 use std::sync::Mutex;
@@ -27,7 +28,12 @@ mod app;
 use app::{Backend, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
+/// Concurrent clients unless `MFA_BENCH_CLIENTS` says otherwise.
 const CONNECTIONS: usize = 64;
+
+fn clients() -> usize {
+    std::env::var("MFA_BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).filter(|n| *n > 0).unwrap_or(CONNECTIONS)
+}
 
 /// RFC 6238 (HMAC-SHA-1, 6 digits, 30 s), as the end-to-end tests compute it.
 fn totp(secret: &[u8], unix: u64) -> Result<String> {
@@ -49,14 +55,14 @@ fn secret_of(uri: &str) -> Result<Vec<u8>> {
     Ok(data_encoding::BASE32_NOPAD.decode(encoded.trim_end_matches('=').as_bytes())?)
 }
 
-/// Runs `step` once per item on [`CONNECTIONS`] threads; prints its rate and latencies; the step's outputs, in the
+/// Runs `step` once per item on [`clients`] threads; prints its rate and latencies; the step's outputs, in the
 /// items' order.
 fn run<T: Sync, O: Send>(name: &str, items: &[T], step: impl Fn(&T) -> Result<O> + Sync) -> Result<Vec<O>> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(items.len()));
     let started = Instant::now();
     std::thread::scope(|scope| {
-        for _ in 0..CONNECTIONS {
+        for _ in 0..clients() {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
@@ -81,11 +87,12 @@ fn run<T: Sync, O: Send>(name: &str, items: &[T], step: impl Fn(&T) -> Result<O>
         latencies.get(index).copied().unwrap_or_default().as_secs_f64() * 1e3
     };
     println!(
-        "{name:<52} {:>7.1} req/s  p50 {:>8.1} ms  p99 {:>8.1} ms  ({} requests, {CONNECTIONS} clients)",
+        "{name:<52} {:>7.1} req/s  p50 {:>8.1} ms  p99 {:>8.1} ms  ({} requests, {} clients)",
         results.len() as f64 / elapsed.as_secs_f64(),
         at(0.5),
         at(0.99),
-        results.len()
+        results.len(),
+        clients()
     );
     results.into_iter().map(|(_, _, outcome)| outcome).collect()
 }

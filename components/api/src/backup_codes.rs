@@ -11,11 +11,10 @@ use serde_json::json;
 use crate::auth::{authenticate, record, unavailable};
 use crate::bindings::mfa::core::backup_codes;
 use crate::bindings::mfa::session::tokens;
-use crate::clock::now;
 use crate::config::{self, Lookup};
 use crate::http::{Reply, Request};
 use crate::sql::{Db, DbError, SqlValue};
-use crate::step_up::require_step_up;
+use crate::step_up::authenticate_recent;
 
 /// Codes per set.
 pub const COUNT: u32 = 10;
@@ -139,14 +138,10 @@ pub fn status(request: &Request, get: Lookup<'_>) -> Reply {
 
 /// `POST /v1/mfa/backup-codes`: regenerates the set (step-up needed).
 pub fn regenerate(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, policy) = match authenticate(request, get) {
+    let (store, session, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    let now = now();
-    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
-        return refusal;
-    }
     match crate::factors::has_any(store.db(), &session.user_id) {
         Ok(true) => {}
         Ok(false) => {

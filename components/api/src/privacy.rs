@@ -1,6 +1,6 @@
 //! The user's own data (GDPR articles 15, 17 and 20): `GET /v1/account/export` answers everything the service
 //! holds about the user as one JSON document; `DELETE /v1/account` erases the account. Both need a step-up
-//! ([`crate::step_up::require_step_up`]).
+//! ([`crate::step_up::authenticate_recent`]).
 //!
 //! - The export holds no secret: no password hash, TOTP secret, code hash, token or device cookie digest. Phone
 //!   numbers are shown in full (they are the user's own data); authenticators by name and dates.
@@ -14,92 +14,61 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::auth::{authenticate, unavailable};
-use crate::clock::now;
+use crate::auth::unavailable;
 use crate::config::Lookup;
 use crate::events::{self, Event};
 use crate::http::{Reply, Request};
 use crate::sql::{Db, DbError, SqlValue};
-use crate::step_up::require_step_up;
+use crate::step_up::authenticate_recent;
 
-/// How a column is shown in the export.
-#[derive(Clone, Copy)]
-enum Column {
-    /// As stored (text, integer or null).
-    Plain(&'static str),
-    /// A boolean (SQLite stores 0/1).
-    Flag(&'static str),
-}
+/// The boolean columns among those exported (SQLite stores them as 0/1).
+const FLAGS: &[&str] = &["enabled"];
 
 /// Every section of the export: its name, the columns shown, and the rest of the query (`$1` is the user id).
-const SECTIONS: &[(&str, &[Column], &str)] = &[
+const SECTIONS: &[(&str, &[&str], &str)] = &[
     (
         "authenticators",
-        &[
-            Column::Plain("id"),
-            Column::Plain("name"),
-            Column::Flag("enabled"),
-            Column::Plain("created_at"),
-            Column::Plain("confirmed_at"),
-        ],
+        &["id", "name", "enabled", "created_at", "confirmed_at"],
         "FROM mfa_configurations WHERE user_id = $1 AND kind = 'totp' ORDER BY created_at, id",
     ),
     (
         "phones",
-        &[
-            Column::Plain("id"),
-            Column::Plain("phone"),
-            Column::Flag("enabled"),
-            Column::Plain("created_at"),
-            Column::Plain("confirmed_at"),
-        ],
+        &["id", "phone", "enabled", "created_at", "confirmed_at"],
         "FROM mfa_configurations WHERE user_id = $1 AND kind = 'sms' ORDER BY created_at, id",
     ),
-    ("backup_codes", &[Column::Plain("created_at")], "FROM backup_codes WHERE user_id = $1 ORDER BY created_at"),
+    ("backup_codes", &["created_at"], "FROM backup_codes WHERE user_id = $1 ORDER BY created_at"),
     (
         "trusted_devices",
-        &[Column::Plain("id"), Column::Plain("label"), Column::Plain("created_at"), Column::Plain("expires_at")],
+        &["id", "label", "created_at", "expires_at"],
         "FROM trusted_devices WHERE user_id = $1 ORDER BY created_at, id",
     ),
     (
         "devices",
-        &[
-            Column::Plain("label"),
-            Column::Plain("ips"),
-            Column::Plain("user_agent"),
-            Column::Plain("first_seen_at"),
-            Column::Plain("last_seen_at"),
-        ],
+        &["label", "ips", "user_agent", "first_seen_at", "last_seen_at"],
         "FROM user_devices WHERE user_id = $1 ORDER BY first_seen_at",
     ),
     (
         "sessions",
         &[
-            Column::Plain("id"),
-            Column::Plain("aal"),
-            Column::Plain("method"),
-            Column::Plain("auth_time"),
-            Column::Plain("created_at"),
-            Column::Plain("last_seen_at"),
-            Column::Plain("expires_at"),
-            Column::Plain("ended_at"),
-            Column::Plain("end_reason"),
-            Column::Plain("ip"),
-            Column::Plain("user_agent"),
-            Column::Plain("device_label"),
-            Column::Plain("risk"),
+            "id",
+            "aal",
+            "method",
+            "auth_time",
+            "created_at",
+            "last_seen_at",
+            "expires_at",
+            "ended_at",
+            "end_reason",
+            "ip",
+            "user_agent",
+            "device_label",
+            "risk",
         ],
         "FROM user_sessions WHERE user_id = $1 ORDER BY created_at, id",
     ),
     (
         "second_factor_lockout",
-        &[
-            Column::Plain("window_failures"),
-            Column::Plain("consecutive_failures"),
-            Column::Plain("lockouts"),
-            Column::Plain("locked_until"),
-            Column::Plain("disabled_at"),
-        ],
+        &["window_failures", "consecutive_failures", "lockouts", "locked_until", "disabled_at"],
         "FROM second_factor_states WHERE user_id = $1",
     ),
 ];
@@ -118,36 +87,26 @@ const ERASED: &[&str] = &[
     "DELETE FROM user_sessions WHERE user_id = $1",
 ];
 
-fn json_of(value: &SqlValue, column: Column) -> Value {
-    match (value, column) {
-        (SqlValue::Null, _) => Value::Null,
-        (value, Column::Flag(_)) => value.as_bool().map_or(Value::Null, Value::Bool),
-        (SqlValue::Int(i), Column::Plain(_)) => json!(i),
-        (SqlValue::Bool(b), Column::Plain(_)) => json!(b),
-        (SqlValue::Text(s), Column::Plain(_)) => json!(s),
+fn json_of(value: &SqlValue, column: &str) -> Value {
+    match value {
+        SqlValue::Null => Value::Null,
+        value if FLAGS.contains(&column) => value.as_bool().map_or(Value::Null, Value::Bool),
+        SqlValue::Int(i) => json!(i),
+        SqlValue::Bool(b) => json!(b),
+        SqlValue::Text(s) => json!(s),
         // No section selects bytes: they would be hashes or ciphertexts.
-        (SqlValue::Blob(_), Column::Plain(_)) => Value::Null,
-    }
-}
-
-fn name_of(column: Column) -> &'static str {
-    match column {
-        Column::Plain(name) | Column::Flag(name) => name,
+        SqlValue::Blob(_) => Value::Null,
     }
 }
 
 /// The rows of one section, as objects named by their columns.
-fn section(db: &Db, user_id: &str, columns: &[Column], rest: &str) -> Result<Vec<Value>, DbError> {
-    let names: Vec<&str> = columns.iter().copied().map(name_of).collect();
-    let rows = db.query(&format!("SELECT {} {rest}", names.join(", ")), &[SqlValue::Text(user_id.to_owned())])?;
+fn section(db: &Db, user_id: &str, columns: &[&str], rest: &str) -> Result<Vec<Value>, DbError> {
+    let rows = db.query(&format!("SELECT {} {rest}", columns.join(", ")), &[SqlValue::Text(user_id.to_owned())])?;
     Ok(rows
         .iter()
         .map(|row| {
-            let fields: Map<String, Value> = columns
-                .iter()
-                .zip(row)
-                .map(|(column, value)| (name_of(*column).to_owned(), json_of(value, *column)))
-                .collect();
+            let fields: Map<String, Value> =
+                columns.iter().zip(row).map(|(column, value)| ((*column).to_owned(), json_of(value, column))).collect();
             Value::Object(fields)
         })
         .collect())
@@ -158,14 +117,7 @@ pub fn export(db: &Db, user_id: &str, at: i64) -> Result<Option<Value>, DbError>
     let account = section(
         db,
         user_id,
-        &[
-            Column::Plain("id"),
-            Column::Plain("email"),
-            Column::Plain("external_id"),
-            Column::Plain("created_at"),
-            Column::Plain("updated_at"),
-            Column::Plain("password_changed_at"),
-        ],
+        &["id", "email", "external_id", "created_at", "updated_at", "password_changed_at"],
         "FROM users WHERE id = $1",
     )?;
     let Some(Value::Object(mut account)) = account.into_iter().next() else {
@@ -208,14 +160,10 @@ pub fn erase(db: &Db, user_id: &str, session_id: &str, at: i64) -> Result<(), Db
 
 /// `GET /v1/account/export`: the user's data as a JSON attachment (step-up needed).
 pub fn export_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, policy) = match authenticate(request, get) {
+    let (store, session, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    let now = now();
-    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
-        return refusal;
-    }
     match export(store.db(), &session.user_id, now) {
         Ok(Some(document)) => {
             crate::auth::record(
@@ -237,14 +185,10 @@ pub fn export_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
 
 /// `DELETE /v1/account`: erases the account (step-up needed); every session ends, this one included.
 pub fn erase_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, policy) = match authenticate(request, get) {
+    let (store, session, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    let now = now();
-    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
-        return refusal;
-    }
     // Live sessions first: should the database then fail, the user is signed out and nothing is half erased.
     if let Err(error) = store.forget_live_sessions(&session.user_id) {
         return unavailable("erase: live sessions", &error);

@@ -11,9 +11,8 @@
 
 use serde_json::json;
 
-use crate::auth::{Happened, authenticate, record, record_all, throttles_or_reply, unavailable};
+use crate::auth::{Happened, record, record_all, throttles_or_reply, unavailable};
 use crate::backup_codes::{self, Used};
-use crate::clock::now;
 use crate::config::Lookup;
 use crate::factors;
 use crate::http::{Reply, Request};
@@ -21,7 +20,7 @@ use crate::keyring::KeyRing;
 use crate::lockout;
 use crate::sessions::{Session, Store};
 use crate::sms::{self, SmsCheck};
-use crate::step_up::require_step_up;
+use crate::step_up::authenticate_recent;
 use crate::totp_api::{CodeCheck, check_code, key_ring};
 use crate::trusted_devices;
 
@@ -284,14 +283,10 @@ impl Enabling {
 /// it: the sessions established (or stepped up) with it end (all but the one acting, just stepped up), trusted
 /// devices are void, and backup codes go with the last factor.
 pub fn remove(request: &Request, get: Lookup<'_>, id: &str, kind: &str) -> Reply {
-    let (store, session, policy) = match authenticate(request, get) {
+    let (store, session, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    let now = now();
-    if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
-        return refusal;
-    }
     let db = store.db();
     let (user_id, sid) = (session.user_id.as_str(), Some(session.id.as_str()));
     let exists = match kind {

@@ -19,7 +19,7 @@ use crate::http::{Reply, Request};
 use crate::login::{Verdict, guarded_verify, throttled_reply};
 use crate::second_factor::{self, Attempt, Method, refused_reply};
 use crate::session_api::reissue;
-use crate::sessions::Session;
+use crate::sessions::{Session, Store};
 use crate::sql::SqlValue;
 
 #[derive(Deserialize)]
@@ -53,6 +53,15 @@ pub fn require_step_up(session: &Session, step_up_validity: u64, now: i64) -> Re
     } else {
         Err(Reply::error(403, "step_up_required", "confirm who you are again (step-up) before this change"))
     }
+}
+
+/// The session a request presents, refused unless it authenticated recently ([`require_step_up`]); with the
+/// time it was checked at. The start of every sensitive endpoint.
+pub fn authenticate_recent(request: &Request, get: Lookup<'_>) -> Result<(Store, Session, i64), Reply> {
+    let (store, session, policy) = authenticate(request, get)?;
+    let now = now();
+    require_step_up(&session, policy.step_up_validity, now)?;
+    Ok((store, session, now))
 }
 
 /// `POST /v1/session/step-up`.
