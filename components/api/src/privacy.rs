@@ -73,7 +73,7 @@ const SECTIONS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-/// The tables erasure deletes the user's rows from (`user_id = $1`), the account itself last.
+/// What erasure deletes (`$1` is the user id): the account's row first, so a login racing the erasure finds no user.
 const ERASED: &[&str] = &[
     "DELETE FROM users WHERE id = $1",
     "DELETE FROM security_event_personal WHERE event_id IN (SELECT id FROM security_events WHERE user_id = $1)",
@@ -138,7 +138,7 @@ pub fn export(db: &Db, user_id: &str, at: i64) -> Result<Option<Value>, DbError>
     Ok(Some(Value::Object(document)))
 }
 
-/// Deletes every row of `user_id` (see the module docs) and records `account_erased`, in one transaction.
+/// Deletes every row of `user_id` (see the module docs) in one transaction, then records `account_erased`.
 pub fn erase(db: &Db, user_id: &str, session_id: &str, at: i64) -> Result<(), DbError> {
     db.transaction(|| {
         for statement in ERASED {
