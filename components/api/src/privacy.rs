@@ -117,17 +117,15 @@ pub fn export(db: &Db, user_id: &str, at: i64) -> Result<Option<Value>, DbError>
     let account = section(
         db,
         user_id,
-        &["id", "email", "external_id", "created_at", "updated_at", "password_changed_at"],
+        &["id", "email", "external_id", "created_at", "updated_at", "password_changed_at", "password_hash"],
         "FROM users WHERE id = $1",
     )?;
     let Some(Value::Object(mut account)) = account.into_iter().next() else {
         return Ok(None);
     };
-    let has_password = db.query(
-        "SELECT id FROM users WHERE id = $1 AND password_hash IS NOT NULL",
-        &[SqlValue::Text(user_id.to_owned())],
-    )?;
-    account.insert("has_password".to_owned(), json!(!has_password.is_empty()));
+    // Whether there is a password, never the hash itself.
+    let has_password = account.remove("password_hash").is_some_and(|hash| !hash.is_null());
+    account.insert("has_password".to_owned(), json!(has_password));
     let mut document = Map::new();
     document.insert("exported_at".to_owned(), json!(at));
     document.insert("account".to_owned(), Value::Object(account));

@@ -7,7 +7,10 @@ use serde_json::json;
 
 use super::TestApp;
 use super::app::{Answer, BACKENDS};
-use super::totp::{PASSWORD, bearer, enrolled, get, login_with_code, post, signed_in, totp, unix_now, verify};
+use super::totp::{
+    PASSWORD, bearer, confirm, enrolled, get, login_with_code, post, signed_in, start_enrollment, totp, unix_now,
+    verify,
+};
 
 fn challenge_of(app: &TestApp, email: &str) -> Answer {
     let answer = app.login(email, PASSWORD, &[]);
@@ -23,11 +26,8 @@ fn verify_with(app: &TestApp, challenge_id: &str, method: &str, code: &str) -> A
 /// A user with an authenticator, and the backup codes its confirmation showed.
 fn with_backup_codes(app: &TestApp, email: &str) -> (Vec<u8>, String, Vec<String>) {
     let token = signed_in(app, email);
-    let started = post(app, &token, "/v1/mfa/totp", "").json();
-    let id = started["id"].as_str().unwrap().to_owned();
-    let secret = super::totp::secret_of(started["otpauth_uri"].as_str().unwrap());
-    let code = totp(&secret, unix_now());
-    let confirmed = post(app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &json!({"code": code}).to_string());
+    let (id, secret) = start_enrollment(app, &token, "");
+    let confirmed = confirm(app, &token, &id, &totp(&secret, unix_now()));
     assert_eq!(confirmed.status, 200, "{confirmed:?}");
     let codes: Vec<String> =
         confirmed.json()["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
@@ -299,11 +299,8 @@ fn a_trusted_device_skips_the_second_factor_until_the_password_or_factors_change
         assert_eq!(trusted.status, 201, "{backend:?}: {trusted:?}");
         let session = trusted.json()["token"].as_str().unwrap().to_owned();
         assert_eq!(get(&app, &session, "/v1/trusted-devices").json()["trusted_devices"].as_array().unwrap().len(), 1);
-        let started = post(&app, &session, "/v1/mfa/totp", "").json();
-        let second = super::totp::secret_of(started["otpauth_uri"].as_str().unwrap());
-        let confirm = json!({"code": totp(&second, unix_now())}).to_string();
-        let id = started["id"].as_str().unwrap();
-        assert_eq!(post(&app, &session, &format!("/v1/mfa/totp/{id}/confirm"), &confirm).status, 200, "{backend:?}");
+        let (id, second) = start_enrollment(&app, &session, "");
+        assert_eq!(confirm(&app, &session, &id, &totp(&second, unix_now())).status, 200, "{backend:?}");
         assert!(get(&app, &session, "/v1/trusted-devices").json()["trusted_devices"].as_array().unwrap().is_empty());
         let login = app.post_json(
             "/v1/login",

@@ -67,14 +67,24 @@ pub(super) fn verify(app: &TestApp, challenge_id: &str, code: &str) -> Answer {
     app.post_json("/v1/login/verify", &body, &[])
 }
 
+/// Starts an authenticator's enrollment (`body`: `""` or `{"name"}`): its id, and the secret in its otpauth URI.
+pub(super) fn start_enrollment(app: &TestApp, token: &str, body: &str) -> (String, Vec<u8>) {
+    let started = post(app, token, "/v1/mfa/totp", body);
+    assert_eq!(started.status, 201, "{started:?}");
+    let started = started.json();
+    (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()))
+}
+
+/// Confirms enrollment `id` with `code`.
+pub(super) fn confirm(app: &TestApp, token: &str, id: &str, code: &str) -> Answer {
+    post(app, token, &format!("/v1/mfa/totp/{id}/confirm"), &serde_json::json!({"code": code}).to_string())
+}
+
 /// A user with one confirmed authenticator: its secret, and the step-0 session's token.
 pub(super) fn enrolled(app: &TestApp, email: &str) -> (Vec<u8>, String) {
     let token = signed_in(app, email);
-    let started = post(app, &token, "/v1/mfa/totp", "").json();
-    let (id, secret) =
-        (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
-    let code = totp(&secret, unix_now());
-    let confirmed = post(app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#));
+    let (id, secret) = start_enrollment(app, &token, "");
+    let confirmed = confirm(app, &token, &id, &totp(&secret, unix_now()));
     assert_eq!(confirmed.status, 200, "{confirmed:?}");
     (secret, token)
 }
@@ -169,12 +179,11 @@ fn enrollment_shows_the_secret_once_as_uri_and_qr_codes_and_confirms_with_a_curr
 
         // A wrong code does not confirm; a current one does.
         let id = body["id"].as_str().unwrap().to_owned();
-        let confirm =
-            |code: &str| post(&app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#));
-        let wrong = confirm(if totp(&secret, unix_now()) == "000000" { "111111" } else { "000000" });
+        let confirm_with = |code: &str| confirm(&app, &token, &id, code);
+        let wrong = confirm_with(if totp(&secret, unix_now()) == "000000" { "111111" } else { "000000" });
         assert_eq!((wrong.status, wrong.error_code().as_str()), (400, "invalid_code"), "{backend:?}");
         let code = totp(&secret, unix_now());
-        let confirmed = confirm(&code);
+        let confirmed = confirm_with(&code);
         assert_eq!(confirmed.status, 200, "{backend:?}: {confirmed:?}");
         // Confirmed: no more QR code for it, and it is listed as enabled.
         assert_eq!(get(&app, &token, &format!("/v1/mfa/totp/{id}/qr.png")).status, 404);
@@ -196,16 +205,12 @@ fn a_code_is_accepted_once_even_when_sent_twice_at_once() {
     for backend in BACKENDS {
         let app = Arc::new(TestApp::spawn(backend));
         let token = signed_in(&app, "race@example.com");
-        let started = post(&app, &token, "/v1/mfa/totp", "").json();
-        let (id, secret) =
-            (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
+        let (id, secret) = start_enrollment(&app, &token, "");
         let code = totp(&secret, unix_now());
         let attempts: Vec<_> = (0..2)
             .map(|_| {
                 let (app, token, id, code) = (app.clone(), token.clone(), id.clone(), code.clone());
-                std::thread::spawn(move || {
-                    post(&app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#))
-                })
+                std::thread::spawn(move || confirm(&app, &token, &id, &code))
             })
             .collect();
         let answers: Vec<Answer> = attempts.into_iter().map(|a| a.join().unwrap()).collect();
@@ -214,7 +219,7 @@ fn a_code_is_accepted_once_even_when_sent_twice_at_once() {
         // The loser was refused as a replay or found the enrollment already confirmed; the code stays used.
         let loser = answers.iter().find(|a| a.status != 200).unwrap();
         assert!(matches!(loser.error_code().as_str(), "code_already_used" | "enrollment_not_found"), "{loser:?}");
-        let again = post(&app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#));
+        let again = confirm(&app, &token, &id, &code);
         assert_eq!(again.status, 404, "{backend:?}: confirmed already");
     }
 }
@@ -224,14 +229,8 @@ fn changing_factors_once_there_is_one_needs_a_recent_authentication() {
     for backend in BACKENDS {
         let app = TestApp::spawn(backend);
         let token = signed_in(&app, "step@example.com");
-        let started = post(&app, &token, "/v1/mfa/totp", "").json();
-        let (id, secret) =
-            (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
-        let code = totp(&secret, unix_now());
-        assert_eq!(
-            post(&app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#)).status,
-            200
-        );
+        let (id, secret) = start_enrollment(&app, &token, "");
+        assert_eq!(confirm(&app, &token, &id, &totp(&secret, unix_now())).status, 200);
         // Eleven minutes later, adding or removing one needs a step-up.
         app.age_session(&token, 11 * 60, 0);
         let add = post(&app, &token, "/v1/mfa/totp", "");
@@ -275,18 +274,11 @@ fn a_new_key_seals_secrets_again_as_they_are_used_and_the_old_key_can_then_go() 
     for backend in BACKENDS {
         let app = TestApp::spawn(backend);
         let token = signed_in(&app, "rotate@example.com");
-        let started = post(&app, &token, "/v1/mfa/totp", "").json();
-        let (id, secret) =
-            (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
+        let (id, secret) = start_enrollment(&app, &token, "");
         // Three codes of consecutive steps, all within the accepted window: the enrollment takes the oldest.
         let now = unix_now();
-        let confirm = post(
-            &app,
-            &token,
-            &format!("/v1/mfa/totp/{id}/confirm"),
-            &format!(r#"{{"code": "{}"}}"#, totp(&secret, now - 30)),
-        );
-        assert_eq!(confirm.status, 200, "{backend:?}: {confirm:?}");
+        let confirmed = confirm(&app, &token, &id, &totp(&secret, now - 30));
+        assert_eq!(confirmed.status, 200, "{backend:?}: {confirmed:?}");
         let stored =
             |app: &TestApp| app.rows("SELECT key_id, CAST(length(secret_ciphertext) AS TEXT) FROM mfa_configurations");
         assert_eq!(stored(&app)[0][0].as_deref(), Some("test"), "{backend:?}");
@@ -311,12 +303,8 @@ fn several_named_authenticators_are_listed_and_each_answers_a_challenge() {
         let token = signed_in(&app, "many@example.com");
         let mut secrets = Vec::new();
         for name in ["Phone", "Tablet"] {
-            let started = post(&app, &token, "/v1/mfa/totp", &serde_json::json!({"name": name}).to_string()).json();
-            let (id, secret) =
-                (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()));
-            let code = totp(&secret, unix_now());
-            let confirmed =
-                post(&app, &token, &format!("/v1/mfa/totp/{id}/confirm"), &format!(r#"{{"code": "{code}"}}"#));
+            let (id, secret) = start_enrollment(&app, &token, &serde_json::json!({"name": name}).to_string());
+            let confirmed = confirm(&app, &token, &id, &totp(&secret, unix_now()));
             assert_eq!(confirmed.status, 200, "{backend:?}: {name}: {confirmed:?}");
             secrets.push(secret);
         }
