@@ -227,7 +227,9 @@ pub fn change_password(request: &Request, get: Lookup<'_>) -> Reply {
         return unavailable("change password", &error);
     }
     record(&store, request, "password_changed", uid, sid, json!({}), now);
-    let others = match store.list(&session.user_id, &policy, now) {
+    let others = store.list(&session.user_id, &policy, now);
+    crate::auth::record_expired(&store, request, now);
+    let others = match others {
         Ok(sessions) => sessions.into_iter().filter(|other| other.id != session.id).collect::<Vec<_>>(),
         Err(error) => return unavailable("change password", &error),
     };

@@ -17,8 +17,32 @@ use crate::http::{Reply, Request};
 use crate::policy;
 use crate::sessions::{Found, Session, Store};
 
-/// 503 for a storage failure, logged with `what` (never with the request's data).
-pub fn unavailable(what: &str, error: &impl std::fmt::Display) -> Reply {
+/// A storage failure as a handler meets it.
+pub trait StorageFailure: std::fmt::Display {
+    /// Whether it means that the account was erased while the request ran (a write found no user).
+    fn account_gone(&self) -> bool {
+        false
+    }
+}
+
+impl StorageFailure for crate::sql::DbError {
+    fn account_gone(&self) -> bool {
+        matches!(self, Self::Gone)
+    }
+}
+
+impl StorageFailure for crate::sessions::StoreError {
+    fn account_gone(&self) -> bool {
+        matches!(self, Self::Db(crate::sql::DbError::Gone))
+    }
+}
+
+/// 503 for a storage failure, logged with `what` (never with the request's data); 404 `account_not_found` when
+/// the account was erased while the request ran.
+pub fn unavailable(what: &str, error: &impl StorageFailure) -> Reply {
+    if error.account_gone() {
+        return Reply::error(404, "account_not_found", "this account no longer exists");
+    }
     eprintln!("{what}: {error}");
     Reply::error(503, "unavailable", "the service cannot reach its storage")
 }
@@ -43,6 +67,14 @@ pub fn throttles_or_reply(get: Lookup<'_>) -> Result<ThrottlePolicy, Reply> {
         eprintln!("{error}");
         Reply::error(500, "misconfigured", "the throttle variables are invalid")
     })
+}
+
+/// Records a security event about a request refused before it opened any storage (opening it now).
+pub fn record_refusal(request: &Request, get: Lookup<'_>, kind: &str, detail: serde_json::Value) {
+    match Store::open(get) {
+        Ok(store) => record(&store, request, kind, None, None, detail, now()),
+        Err(error) => eprintln!("security event [{kind:?}] not recorded: {error}"),
+    }
 }
 
 /// Records a security event about `request` (logged, not failed, if it cannot be written).
@@ -84,7 +116,20 @@ pub fn record_all(store: &Store, request: &Request, happened: &[Happened<'_>], a
             user_agent: &user_agent,
         })
         .collect();
-    events::record_or_log(store.db(), &events, at);
+    append_events(store, &events, at);
+}
+
+/// Appends `events` at `at`. The actions they describe already happened, so a failure does not fail the request;
+/// it is logged naming each kind and counted (`event_write_failures_total{kind}`, [`crate::app_metrics`]).
+pub fn append_events(store: &Store, events: &[Event<'_>], at: i64) {
+    if let Err(error) = events::record(store.db(), events, at) {
+        let kinds: Vec<&str> = events.iter().map(|event| event.kind).collect();
+        eprintln!("security events {kinds:?} not recorded: {error}");
+        let series: Vec<String> = kinds.iter().map(|kind| crate::app_metrics::event_write_failure(kind)).collect();
+        if let Err(error) = crate::app_metrics::count(store, &series) {
+            eprintln!("security events {kinds:?}: the failure could not be counted either: {error}");
+        }
+    }
 }
 
 /// When `session` ends without further activity, and when it ends whatever happens.
@@ -141,28 +186,52 @@ pub fn authenticate(request: &Request, get: Lookup<'_>) -> Result<(Store, Sessio
     };
     let (token, from_cookie) = presented_token(request).ok_or_else(unauthenticated)?;
     let key = tokens::storage_key(token).map_err(|_| unauthenticated())?;
-    if from_cookie
+    let csrf_refused = from_cookie
         && cookies::changes_state(&request.method)
-        && !request.header(CSRF_HEADER).is_some_and(|given| cookies::csrf_matches(token, given))
-    {
+        && !request.header(CSRF_HEADER).is_some_and(|given| cookies::csrf_matches(token, given));
+    let policy = policy_or_reply(get)?;
+    let store = Store::open(get).map_err(|error| unavailable("authenticate", &error))?;
+    let now = now();
+    if csrf_refused {
+        // Whose session was used (if it is one), without counting the refused request as its activity.
+        let session = match store.peek(&key, &policy, now) {
+            Ok(Found::Live(session)) => Some(session),
+            _ => None,
+        };
+        let (user_id, session_id) =
+            (session.as_ref().map(|s| s.user_id.as_str()), session.as_ref().map(|s| s.id.as_str()));
+        let detail = json!({"method": request.method, "path": request.path});
+        record(&store, request, "csrf_refused", user_id, session_id, detail, now);
+        record_expired(&store, request, now);
         return Err(Reply::error(
             403,
             "csrf_token_invalid",
             "a request authenticated by the session cookie must send the session's X-CSRF-Token header",
         ));
     }
-    let policy = policy_or_reply(get)?;
-    let store = Store::open(get).map_err(|error| unavailable("authenticate", &error))?;
-    let now = now();
-    match store.find(&key, &policy, now) {
+    let found = store.find(&key, &policy, now);
+    record_expired(&store, request, now);
+    match found {
         Ok(Found::Live(session)) => Ok((store, session, policy)),
-        Ok(Found::Ended(session, reason)) => {
-            let detail = json!({"reason": reason});
-            record(&store, request, "session_expired", Some(&session.user_id), Some(&session.id), detail, now);
-            Err(unauthenticated())
-        }
-        Ok(Found::Missing) => Err(unauthenticated()),
+        Ok(Found::Ended(..) | Found::Missing) => Err(unauthenticated()),
         Err(error) => Err(unavailable("authenticate", &error)),
+    }
+}
+
+/// Records a `session_expired` event for each session `store` found expired and ended while serving `request`.
+pub fn record_expired(store: &Store, request: &Request, now: i64) {
+    let expired = store.take_expired();
+    let happened: Vec<Happened<'_>> = expired
+        .iter()
+        .map(|ended| Happened {
+            kind: "session_expired",
+            user_id: Some(&ended.user_id),
+            session_id: Some(&ended.session_id),
+            detail: json!({"reason": ended.reason}),
+        })
+        .collect();
+    if !happened.is_empty() {
+        record_all(store, request, &happened, now);
     }
 }
 

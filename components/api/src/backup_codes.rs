@@ -138,7 +138,7 @@ pub fn status(request: &Request, get: Lookup<'_>) -> Reply {
 
 /// `POST /v1/mfa/backup-codes`: regenerates the set (step-up needed).
 pub fn regenerate(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, now) = match authenticate_recent(request, get) {
+    let (store, session, _, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };

@@ -134,6 +134,32 @@ fn dead() -> Reply {
     Reply::error(401, "challenge_invalid", "this challenge is unknown, used, expired or dead: log in again")
 }
 
+/// The refusal of a challenge that cannot be used (under storage key `key`), recorded as a
+/// `login_challenge_refused` event: its user and why (`used`, `expired`, `out_of_checks`), or `unknown`.
+fn refused(store: &Store, request: &Request, key: &str, max_checks: u32, now: i64) -> Reply {
+    let found = store.db().query(
+        "SELECT user_id, used_at, expires_at, failures FROM login_challenges WHERE id_hash = $1",
+        &[SqlValue::Text(key.to_owned())],
+    );
+    let (user_id, reason) = match found.as_deref().map(|rows| rows.first().map(Vec::as_slice)) {
+        Ok(Some([user, used, expires, failures])) => {
+            let reason = if used.as_i64().is_some() {
+                "used"
+            } else if expires.as_i64().is_some_and(|at| at <= now) {
+                "expired"
+            } else if failures.as_i64().is_some_and(|n| n >= i64::from(max_checks)) {
+                "out_of_checks"
+            } else {
+                "unavailable"
+            };
+            (user.as_str().map(str::to_owned), reason)
+        }
+        _ => (None, "unknown"),
+    };
+    record(store, request, "login_challenge_refused", user_id.as_deref(), None, json!({"reason": reason}), now);
+    dead()
+}
+
 /// `POST /v1/login/sms`.
 pub fn send_sms(request: &Request, get: Lookup<'_>) -> Reply {
     let body: SendSms = match json_body(request) {
@@ -161,7 +187,7 @@ pub fn send_sms(request: &Request, get: Lookup<'_>) -> Reply {
                 user.as_str().unwrap_or_default().to_owned()
             }
             Some(_) => return Reply::error(400, "unsupported_method", "this challenge does not offer SMS"),
-            None => return dead(),
+            None => return refused(&store, request, &key, limits.checks_per_code, now),
         },
         Err(error) => return unavailable("challenge", &error),
     };
@@ -208,7 +234,7 @@ pub fn verify(request: &Request, get: Lookup<'_>) -> Reply {
     // guesses cannot exceed what a challenge allows; a success consumes the challenge anyway.
     let (challenge, checked) = match take_check(&store, &key, limits.checks_per_code, now) {
         Ok(Some(taken)) => taken,
-        Ok(None) => return dead(),
+        Ok(None) => return refused(&store, request, &key, limits.checks_per_code, now),
         Err(refusal) => return refusal,
     };
     if !challenge.methods.split(',').any(|offered| offered == method.name()) {
@@ -227,7 +253,7 @@ pub fn verify(request: &Request, get: Lookup<'_>) -> Reply {
         &[SqlValue::Int(now), SqlValue::Text(challenge.key.clone())],
     ) {
         Ok(1) => {}
-        Ok(_) => return dead(),
+        Ok(_) => return refused(&store, request, &challenge.key, limits.checks_per_code, now),
         Err(error) => return unavailable("challenge", &error),
     }
     let user_id = challenge.user_id.as_str();

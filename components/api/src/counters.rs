@@ -83,19 +83,37 @@ pub fn read(store: &Store, keys: &[String], now: i64) -> Result<Vec<Option<Pair>
             let keys: Vec<RedisParameter> = keys.iter().map(|key| text(&redis.counter_key(key))).collect();
             Ok(redis_values(&redis.execute("MGET", &keys).map_err(redis_error)?))
         }
-        None => keys.iter().map(|key| read_sqlite(store, key, now)).collect(),
+        None => read_sqlite(store, keys, now),
     }
 }
 
-fn read_sqlite(store: &Store, key: &str, now: i64) -> Result<Option<Pair>, StoreError> {
+/// `$first, $first+1, ...`: one placeholder per key.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The live counters under `keys` in one statement (as few as possible: a writer holds SQLite's lock meanwhile).
+fn read_sqlite(store: &Store, keys: &[String], now: i64) -> Result<Vec<Option<Pair>>, StoreError> {
+    let mut params = vec![SqlValue::Int(now)];
+    params.extend(keys.iter().cloned().map(SqlValue::Text));
     let rows = store.db().query(
-        "SELECT first, second FROM throttle_counters WHERE key = $1 AND expires_at > $2",
-        &[SqlValue::Text(key.to_owned()), SqlValue::Int(now)],
+        &format!(
+            "SELECT key, first, second FROM throttle_counters WHERE expires_at > $1 AND key IN ({})",
+            placeholders(2, keys.len())
+        ),
+        &params,
     )?;
-    Ok(rows.first().and_then(|row| match row.as_slice() {
-        [first, second] => Some((u64::try_from(first.as_i64()?).ok()?, u64::try_from(second.as_i64()?).ok()?)),
-        _ => None,
-    }))
+    let found: Vec<(String, Pair)> = rows
+        .iter()
+        .filter_map(|row| match row.as_slice() {
+            [key, first, second] => Some((
+                key.as_str()?.to_owned(),
+                (u64::try_from(first.as_i64()?).ok()?, u64::try_from(second.as_i64()?).ok()?),
+            )),
+            _ => None,
+        })
+        .collect();
+    Ok(keys.iter().map(|key| found.iter().find(|(k, _)| k == key).map(|(_, pair)| *pair)).collect())
 }
 
 /// Writes `writes` to `keys` if they still hold `expected`; else returns what they hold.
@@ -127,27 +145,11 @@ fn swap(
             let db = store.db();
             db.execute("BEGIN IMMEDIATE", &[])?;
             let result = (|| {
-                let current: Vec<Option<Pair>> =
-                    keys.iter().map(|key| read_sqlite(store, key, now)).collect::<Result<_, _>>()?;
+                let current = read_sqlite(store, keys, now)?;
                 if current != expected {
                     return Ok(Some(current));
                 }
-                db.execute("DELETE FROM throttle_counters WHERE expires_at <= $1", &[SqlValue::Int(now)])?;
-                for (key, write) in keys.iter().zip(writes) {
-                    db.execute("DELETE FROM throttle_counters WHERE key = $1", &[SqlValue::Text(key.clone())])?;
-                    if let Some(((first, second), ttl)) = write {
-                        let int = |value: u64| SqlValue::Int(i64::try_from(value).unwrap_or(i64::MAX));
-                        db.execute(
-                            "INSERT INTO throttle_counters (key, first, second, expires_at) VALUES ($1, $2, $3, $4)",
-                            &[
-                                SqlValue::Text(key.clone()),
-                                int(*first),
-                                int(*second),
-                                SqlValue::Int(now.saturating_add(i64::try_from((*ttl).max(1)).unwrap_or(i64::MAX))),
-                            ],
-                        )?;
-                    }
-                }
+                write_sqlite(store, keys, writes, now)?;
                 Ok(None)
             })();
             let end = if matches!(result, Ok(None)) { "COMMIT" } else { "ROLLBACK" };
@@ -155,6 +157,48 @@ fn swap(
             result
         }
     }
+}
+
+/// Writes `writes` to `keys` in at most two statements (the forgotten ones and the expired go in one, the rest
+/// in one upsert).
+fn write_sqlite(store: &Store, keys: &[String], writes: &[Write], now: i64) -> Result<(), StoreError> {
+    let db = store.db();
+    let int = |value: u64| SqlValue::Int(i64::try_from(value).unwrap_or(i64::MAX));
+    let forgotten: Vec<SqlValue> = keys
+        .iter()
+        .zip(writes)
+        .filter(|(_, write)| write.is_none())
+        .map(|(key, _)| SqlValue::Text(key.clone()))
+        .collect();
+    let mut params = vec![SqlValue::Int(now)];
+    let sweep = format!(
+        "DELETE FROM throttle_counters WHERE expires_at <= $1 OR key IN ({})",
+        placeholders(2, forgotten.len())
+    );
+    params.extend(forgotten);
+    db.execute(&sweep, &params)?;
+    let kept: Vec<(&String, Pair, u64)> =
+        keys.iter().zip(writes).filter_map(|(key, write)| write.map(|(pair, ttl)| (key, pair, ttl))).collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    let mut params = Vec::new();
+    for (key, (first, second), ttl) in kept {
+        let n = params.len();
+        rows.push(format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
+        let expires_at = now.saturating_add(i64::try_from(ttl.max(1)).unwrap_or(i64::MAX));
+        params.extend([SqlValue::Text(key.clone()), int(first), int(second), SqlValue::Int(expires_at)]);
+    }
+    db.execute(
+        &format!(
+            "INSERT INTO throttle_counters (key, first, second, expires_at) VALUES {} ON CONFLICT (key) DO UPDATE \
+             SET first = excluded.first, second = excluded.second, expires_at = excluded.expires_at",
+            rows.join(", ")
+        ),
+        &params,
+    )?;
+    Ok(())
 }
 
 /// Reads `keys`, asks `decide` what to do with what it read, and writes that atomically (re-deciding on fresh

@@ -75,17 +75,43 @@ pub fn chain_hash(
     hex(&hasher.finalize())
 }
 
-/// Appends `events` at time `at`, in order, in one transaction (one lock for all of them).
+/// Takes the chain's lock for the rest of the current transaction (on SQLite the transaction's own write lock is
+/// the lock). Appends hold it, and so does an account's erasure: an event appended meanwhile either comes before
+/// the erasure (which then removes its personal data) or finds the account gone (and keeps none).
+pub fn lock(db: &Db) -> Result<(), DbError> {
+    if db.is_postgres() {
+        db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(LOCK_KEY)])?;
+    }
+    Ok(())
+}
+
+/// Appends `events` at time `at`, in order, in one transaction (one lock for all of them). The personal data of
+/// an event about an account that no longer exists (erased while its request ran) is not kept.
 pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
     db.transaction(|| {
-        if db.is_postgres() {
-            db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(LOCK_KEY)])?;
-        }
+        lock(db)?;
         let last = db.query("SELECT hash FROM security_events ORDER BY id DESC LIMIT 1", &[])?;
         let mut prev =
             last.first().and_then(|row| row.first()).and_then(SqlValue::as_str).unwrap_or(GENESIS).to_owned();
+        let mut erased: Vec<&str> = Vec::new();
+        let mut present: Vec<&str> = Vec::new();
         for event in events {
-            prev = append(db, event, at, prev)?;
+            let gone = match event.user_id {
+                None => false,
+                Some(user) if present.contains(&user) => false,
+                Some(user) if erased.contains(&user) => true,
+                Some(user) => {
+                    let found = db.query("SELECT 1 FROM users WHERE id = $1", &[SqlValue::Text(user.to_owned())])?;
+                    if found.is_empty() {
+                        erased.push(user)
+                    } else {
+                        present.push(user)
+                    }
+                    found.is_empty()
+                }
+            };
+            let kept = if gone { Event { ip: "", user_agent: "", ..event.clone() } } else { event.clone() };
+            prev = append(db, &kept, at, prev)?;
         }
         Ok(())
     })
@@ -126,14 +152,6 @@ fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, D
         ],
     )?;
     Ok(hash)
-}
-
-/// Records `events`, logging (not failing) when they cannot be: the actions they describe already happened.
-pub fn record_or_log(db: &Db, events: &[Event<'_>], at: i64) {
-    if let Err(error) = record(db, events, at) {
-        let kinds: Vec<&str> = events.iter().map(|event| event.kind).collect();
-        eprintln!("security events {kinds:?} not recorded: {error}");
-    }
 }
 
 /// The user's events, newest first, with their personal data where it still exists.

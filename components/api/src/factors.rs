@@ -90,23 +90,25 @@ pub fn list(db: &Db, user_id: &str) -> Result<Vec<Totp>, DbError> {
     Ok(rows.iter().filter_map(|row| totp_of(row)).collect())
 }
 
-/// Records `step` as accepted for authenticator `id` if it is later than the last one (and, with `confirm`,
-/// enables it if it is not yet). Returns whether this call won: false means the step was already taken.
-pub fn accept_step(db: &Db, id: &str, step: u64, confirm: bool, now: i64) -> Result<bool, DbError> {
+/// Records `step` as accepted for authenticator `id` if it is later than the last one: of an enabled
+/// authenticator, or with `pending` of one waiting for confirmation (which stays unconfirmed: [`enable`] does that
+/// once what enabling changes is done). Returns whether this call won: false means the step was already taken.
+pub fn accept_step(db: &Db, id: &str, step: u64, pending: bool) -> Result<bool, DbError> {
     let step = SqlValue::Int(i64::try_from(step).unwrap_or(i64::MAX));
-    let changed = if confirm {
-        db.execute(
-            "UPDATE mfa_configurations SET last_accepted_step = $1, enabled = $2, confirmed_at = $3 \
-             WHERE id = $4 AND enabled = $5 AND (last_accepted_step IS NULL OR last_accepted_step < $1)",
-            &[step, SqlValue::Bool(true), SqlValue::Int(now), SqlValue::Text(id.to_owned()), SqlValue::Bool(false)],
-        )?
-    } else {
-        db.execute(
-            "UPDATE mfa_configurations SET last_accepted_step = $1 \
-             WHERE id = $2 AND enabled = $3 AND (last_accepted_step IS NULL OR last_accepted_step < $1)",
-            &[step, SqlValue::Text(id.to_owned()), SqlValue::Bool(true)],
-        )?
-    };
+    let changed = db.execute(
+        "UPDATE mfa_configurations SET last_accepted_step = $1 \
+         WHERE id = $2 AND enabled = $3 AND (last_accepted_step IS NULL OR last_accepted_step < $1)",
+        &[step, SqlValue::Text(id.to_owned()), SqlValue::Bool(!pending)],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Enables the unconfirmed second factor `id` (authenticator or phone); whether this call did.
+pub fn enable(db: &Db, id: &str, now: i64) -> Result<bool, DbError> {
+    let changed = db.execute(
+        "UPDATE mfa_configurations SET enabled = $1, confirmed_at = $2 WHERE id = $3 AND enabled = $4",
+        &[SqlValue::Bool(true), SqlValue::Int(now), SqlValue::Text(id.to_owned()), SqlValue::Bool(false)],
+    )?;
     Ok(changed == 1)
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - HTTP in and out ([`http`]), who the client is ([`client`]), routing and `/openapi.json` ([`router`]).
 //! - Configuration from Spin variables ([`config`], [`policy`]); one SQL layer over SQLite and Postgres ([`sql`]);
-//!   the schema ([`migrate`]); atomic throttle counters ([`counters`]); secrets at rest ([`keyring`]).
+//!   the schema ([`migrate`]); atomic throttle counters ([`counters`]); secrets at rest ([`keyring`]); the app's
+//!   own counters for monitoring ([`app_metrics`]).
 //! - Accounts and the first factor: registration and password change ([`accounts`], [`password`]), password login
 //!   with its guessing limits and risk signals ([`login`], [`throttles`], [`devices`]).
 //! - Second factors: TOTP authenticators ([`factors`], [`totp_api`]), SMS phones and codes through Twilio
@@ -22,6 +23,7 @@
 //! whole is tested end to end through mfa-host (`tests/e2e/api/`), on both storage backends.
 
 pub mod accounts;
+pub mod app_metrics;
 pub mod auth;
 pub mod backup_codes;
 pub mod challenge;

@@ -1,12 +1,13 @@
 //! `POST /v1/login` `{"email", "password"}` -> 201 with a new session: the token in the JSON body and in the
-//! `__Host-` session cookie, the CSRF token for cookie use, and a device cookie for a browser that had none.
+//! `__Host-` session cookie, the CSRF token for cookie use, and a new device cookie for a browser that had none (or
+//! one this account never saw).
 //!
-//! In order: the password-guessing limits are checked and the attempt counted ([`crate::throttles`]; 429 with
-//! `Retry-After` and a `login_throttled` event when refused, whatever the password); the password is verified
-//! (against a decoy hash for an unknown email, so both cost the same and answer the same `401
-//! invalid_credentials`); on success the attempt's count is taken back, session-policy assesses the risk signals
-//! (new device, new IP, user agent changed) against the user's known devices, and the session is admitted under
-//! the session limit. Signals are recorded as a `login_risk` event and kept with the session.
+//! In order: the password-guessing limits are checked and the attempt counted as a failure in advance
+//! ([`crate::throttles`]; 429 with `Retry-After` and a `login_throttled` event when refused, whatever the
+//! password), so parallel guesses are never verified beyond the limit; the password is verified (against a decoy
+//! hash for an unknown email, so both cost the same and answer the same `401 invalid_credentials`); on success the
+//! attempt's reservation is given back, session-policy assesses the risk signals (new device, new IP, user agent
+//! changed) against the user's known devices, and the session is admitted under the session limit. Signals are recorded as a `login_risk` event and kept with the session.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -66,18 +67,17 @@ pub fn guarded_verify(
     let policy = crate::auth::throttles_or_reply(get)?;
     let now = now();
     let ip_key = throttles::address_key(request.client_ip);
-    let attempt = match throttles::check_password_attempt(store, &policy, email, &ip_key, known_device, now) {
+    let attempt = match throttles::reserve_password_attempt(store, &policy, email, &ip_key, known_device, now) {
         Ok(Ok(attempt)) => attempt,
         Ok(Err(throttled)) => return Ok(Verdict::Throttled(throttled)),
+        // A failure that cannot be counted must not go unnoticed: the attempt is answered as unavailable.
         Err(error) => return Err(unavailable("password throttle", &error)),
     };
     if !password::verify(password, stored_hash) {
-        // A failure that cannot be counted must not go unnoticed: the attempt is answered as unavailable.
-        attempt.failed(store, &policy, now).map_err(|error| unavailable("password throttle", &error))?;
         return Ok(Verdict::Wrong);
     }
     if let Err(error) = attempt.succeeded(store, now) {
-        // The delay stays: the user is no worse off than after one wrong password.
+        // The reservation stays: the user is no worse off than after one wrong password.
         eprintln!("password throttle: {error}");
     }
     Ok(Verdict::Right)
@@ -146,10 +146,12 @@ pub fn login(request: &Request, get: Lookup<'_>) -> Reply {
             return Reply::error(401, "invalid_credentials", "the email or password is wrong");
         }
     };
-    // A browser without a (valid) device cookie gets one now.
+    // Device ids are the server's: a cookie is adopted only when its device already logged in to this account;
+    // any other value (none, malformed, or one planted in the browser by someone else) is replaced by a new id, so
+    // a trusted device can never be a value that someone else chose or knows.
     let device = match device_hash {
-        Some(hash) => Device { hash, new_id: None },
-        None => {
+        Some(hash) if known_device => Device { hash, new_id: None },
+        _ => {
             let id = tokens::new_device_id();
             match tokens::storage_key(&id) {
                 Ok(hash) => Device { hash, new_id: Some(id) },
@@ -259,7 +261,9 @@ pub fn start_session(
     };
     let uid = Some(user_id);
     let sid = Some(session.id.as_str());
-    match store.admit(&session, policy, now) {
+    let admitted = store.admit(&session, policy, now);
+    crate::auth::record_expired(store, request, now);
+    match admitted {
         Ok(Admitted::Created { evicted }) => {
             let event = |kind, session_id, detail| Happened { kind, user_id: uid, session_id, detail };
             let mut happened = vec![

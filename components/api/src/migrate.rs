@@ -45,6 +45,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0004_second_factors.sql"),
         sqlite: include_str!("../../../migrations/sqlite/0004_second_factors.sql"),
     },
+    Migration {
+        version: 5,
+        name: "app_metrics",
+        postgres: include_str!("../../../migrations/postgres/0005_app_metrics.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0005_app_metrics.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).

@@ -89,15 +89,6 @@ pub fn list(db: &Db, user_id: &str) -> Result<Vec<Phone>, DbError> {
     Ok(rows.iter().filter_map(|row| phone_of(row)).collect())
 }
 
-/// Enables the unconfirmed phone `id`; whether this call did.
-pub fn enable(db: &Db, id: &str, now: i64) -> Result<bool, DbError> {
-    let changed = db.execute(
-        "UPDATE mfa_configurations SET enabled = $1, confirmed_at = $2 WHERE id = $3 AND kind = 'sms' AND enabled = $4",
-        &[SqlValue::Bool(true), SqlValue::Int(now), SqlValue::Text(id.to_owned()), SqlValue::Bool(false)],
-    )?;
-    Ok(changed == 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

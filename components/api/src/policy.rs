@@ -51,8 +51,42 @@ pub fn with_overrides(mut base: SessionPolicy, get: Lookup<'_>) -> Result<Sessio
 /// The policy in force, validated by session-policy.
 pub fn current(get: Lookup<'_>) -> Result<SessionPolicy, PolicyError> {
     let policy = with_overrides(policy::default_policy(), get)?;
-    policy::validate_policy(policy).map_err(|error| PolicyError(format!("{error:?}")))?;
+    policy::validate_policy(policy).map_err(|error| PolicyError(explain(&error, &policy)))?;
     Ok(policy)
+}
+
+/// What session-policy refused, in the words of the variables that set it.
+fn explain(error: &policy::PolicyError, policy: &SessionPolicy) -> String {
+    use policy::PolicyError as Refused;
+    let absolute = policy.absolute_lifetime;
+    match error {
+        Refused::AbsoluteLifetimeOutOfRange(value) => {
+            format!("session_absolute_seconds is {value}: it must be 300 to 31536000 (365 days)")
+        }
+        Refused::IdleTimeoutOutOfRange(value) => format!(
+            "session_idle_seconds is {value} (1800 unless set): it must be 60 to session_absolute_seconds ({absolute})"
+        ),
+        Refused::ActivityWriteIntervalOutOfRange(value) => {
+            format!("activity is written every {value} s: session_idle_seconds must be at least twice that")
+        }
+        Refused::MaxSessionsOutOfRange(value) => format!("session_max_per_user is {value}: it must be 1 to 100"),
+        Refused::StepUpValidityOutOfRange(value) => format!(
+            "session_absolute_seconds is {absolute}: it must be at least the step-up validity of {value} s, or no \
+             session could ever make a sensitive change"
+        ),
+        Refused::TrustedDeviceLifetimeOutOfRange(value) => {
+            format!("the trusted-device lifetime ({value} s) must be 1 hour to 400 days")
+        }
+    }
+}
+
+/// Every policy the app reads from its variables (sessions, throttles, SMS caps), checked at once: what `/readyz`
+/// and the migration endpoint (so `mfa-host up` at start) refuse to go on with, naming the variable and its rule.
+pub fn check_all(get: Lookup<'_>) -> Result<(), PolicyError> {
+    current(get)?;
+    throttles(get)?;
+    sms_caps(get)?;
+    Ok(())
 }
 
 /// The numbers of a `a/b/...` variable, `count` of them; `None` when the variable is empty.
@@ -137,7 +171,20 @@ pub fn sms_caps(get: Lookup<'_>) -> Result<SmsCaps, PolicyError> {
 /// The throttle policy in force, validated by session-policy.
 pub fn throttles(get: Lookup<'_>) -> Result<ThrottlePolicy, PolicyError> {
     let policy = throttle_with_overrides(throttle::default_throttle_policy(), get)?;
-    throttle::validate_throttle_policy(policy).map_err(|error| PolicyError(format!("throttles: {error:?}")))?;
+    throttle::validate_throttle_policy(policy).map_err(|error| {
+        let rule = match error {
+            throttle::ThrottlePolicyError::ZeroLimit => "no maximum or count may be 0",
+            throttle::ThrottlePolicyError::DurationOutOfRange => "every window and delay must be 1 s to 30 days",
+            throttle::ThrottlePolicyError::BaseExceedsMax => "a base delay or lock may not exceed its maximum",
+            throttle::ThrottlePolicyError::DisableBeforeLock => {
+                "second_factor_lockout's disable_after must be above its max_failures"
+            }
+        };
+        PolicyError(format!(
+            "the throttle variables (password_limit_ip, password_limit_account, password_limit_account_ip, \
+             registration_limit_ip, sms_limit_phone, second_factor_lockout) break a rule: {rule}"
+        ))
+    })?;
     Ok(policy)
 }
 

@@ -18,6 +18,7 @@ use crate::auth::unavailable;
 use crate::config::Lookup;
 use crate::events::{self, Event};
 use crate::http::{Reply, Request};
+use crate::sessions::Store;
 use crate::sql::{Db, DbError, SqlValue};
 use crate::step_up::authenticate_recent;
 
@@ -137,8 +138,11 @@ pub fn export(db: &Db, user_id: &str, at: i64) -> Result<Option<Value>, DbError>
 }
 
 /// Deletes every row of `user_id` (see the module docs) in one transaction, then records `account_erased`.
-pub fn erase(db: &Db, user_id: &str, session_id: &str, at: i64) -> Result<(), DbError> {
+pub fn erase(store: &Store, user_id: &str, session_id: &str, at: i64) -> Result<(), DbError> {
+    let db = store.db();
     db.transaction(|| {
+        // No event is appended while the personal data goes (see `events::lock`).
+        events::lock(db)?;
         for statement in ERASED {
             db.execute(statement, &[SqlValue::Text(user_id.to_owned())])?;
         }
@@ -152,13 +156,13 @@ pub fn erase(db: &Db, user_id: &str, session_id: &str, at: i64) -> Result<(), Db
         ip: "",
         user_agent: "",
     };
-    events::record_or_log(db, &[erased], at);
+    crate::auth::append_events(store, &[erased], at);
     Ok(())
 }
 
 /// `GET /v1/account/export`: the user's data as a JSON attachment (step-up needed).
 pub fn export_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, now) = match authenticate_recent(request, get) {
+    let (store, session, _, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
@@ -183,7 +187,7 @@ pub fn export_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
 
 /// `DELETE /v1/account`: erases the account (step-up needed); every session ends, this one included.
 pub fn erase_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, now) = match authenticate_recent(request, get) {
+    let (store, session, _, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
@@ -191,8 +195,13 @@ pub fn erase_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
     if let Err(error) = store.forget_live_sessions(&session.user_id) {
         return unavailable("erase: live sessions", &error);
     }
-    if let Err(error) = erase(store.db(), &session.user_id, &session.id, now) {
+    if let Err(error) = erase(&store, &session.user_id, &session.id, now) {
         return unavailable("erase", &error);
+    }
+    // Again, now that the rows are gone: a login that raced the erasure may have admitted a session meanwhile (it
+    // undoes it itself when it finds its record gone, but this one is certain).
+    if let Err(error) = store.forget_live_sessions(&session.user_id) {
+        eprintln!("erase: live sessions: {error}");
     }
     Reply::json(200, &json!({"erased": true})).with_header("set-cookie", crate::cookies::clear_session_cookie())
 }

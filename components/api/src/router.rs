@@ -1,7 +1,7 @@
 //! Which handler answers which request: one table ([`ROUTES`]) of every path and its handlers per method, from which
 //! dispatch and a 405's `Allow` both come; `{id}` in a path matches one segment. An unknown path is 404 and a known
 //! path with another method 405, both as JSON. The operations endpoints (`/healthz`, `/readyz`,
-//! `POST /v1/admin/migrate`) and `/openapi.json` ([`OPENAPI`], kept equal to the table by a test) live here.
+//! `POST /v1/admin/migrate`, `GET /v1/admin/metrics`) and `/openapi.json` ([`OPENAPI`], kept equal to the table by a test) live here.
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -21,6 +21,7 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/readyz", &[("GET", ready)]),
     ("/openapi.json", &[("GET", openapi)]),
     ("/v1/admin/migrate", &[("POST", migrate_endpoint)]),
+    ("/v1/admin/metrics", &[("GET", metrics_endpoint)]),
     ("/v1/register", &[("POST", crate::accounts::register)]),
     ("/v1/login", &[("POST", crate::login::login)]),
     ("/v1/login/verify", &[("POST", crate::challenge::verify)]),
@@ -106,10 +107,37 @@ fn healthz(_: &Request, _: Lookup<'_>) -> Reply {
 }
 
 fn migrate_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
-    match require_api_key(request, get) {
-        Ok(()) => run_migrations(get),
-        Err(refusal) => refusal,
+    if let Err(refusal) = require_api_key(request, get) {
+        return refusal;
     }
+    // Called once at start (`mfa-host up`, or the deployment's first call): a policy that would break every login
+    // stops the start here, not at the first user.
+    if let Err(refusal) = policy_checked(get) {
+        return refusal;
+    }
+    run_migrations(get)
+}
+
+/// `GET /v1/admin/metrics` (service API key): the app's own counters in Prometheus' text format.
+fn metrics_endpoint(request: &Request, get: Lookup<'_>) -> Reply {
+    if let Err(refusal) = require_api_key(request, get) {
+        return refusal;
+    }
+    match crate::sessions::Store::open(get).and_then(|store| crate::app_metrics::all(&store)) {
+        Ok(counters) => Reply::content(
+            "text/plain; version=0.0.4; charset=utf-8",
+            crate::app_metrics::exposition(&counters).into_bytes(),
+        ),
+        Err(error) => crate::auth::unavailable("metrics", &error),
+    }
+}
+
+/// 503 `invalid_policy`, naming the variable and the rule it breaks, unless every policy variable is usable.
+fn policy_checked(get: Lookup<'_>) -> Result<(), Reply> {
+    crate::policy::check_all(get).map_err(|error| {
+        eprintln!("{error}");
+        Reply::error(503, "invalid_policy", &error.to_string())
+    })
 }
 
 /// Refuses a request without the service API key (`Authorization: Bearer <key>`), compared in constant time.
@@ -123,12 +151,18 @@ pub fn require_api_key(request: &Request, get: Lookup<'_>) -> Result<(), Reply> 
     if same && !given.is_empty() {
         Ok(())
     } else {
+        let reason = if given.is_empty() { "missing" } else { "wrong" };
+        let detail = json!({"reason": reason, "method": request.method, "path": request.path});
+        crate::auth::record_refusal(request, get, "service_api_key_refused", detail);
         Err(Reply::error(401, "unauthorized", "a valid service API key is required")
             .with_header("www-authenticate", "Bearer"))
     }
 }
 
 fn ready(_: &Request, get: Lookup<'_>) -> Reply {
+    if let Err(refusal) = policy_checked(get) {
+        return refusal;
+    }
     let store = match crate::sessions::Store::open(get).and_then(|store| store.ping().map(|()| store)) {
         Ok(store) => store,
         Err(error) => {

@@ -6,8 +6,8 @@
 //! `second_factor_failed` event (with `second_factor_locked` / `second_factor_disabled` when it caused one), every
 //! success as `second_factor_succeeded`.
 //!
-//! Also here: what enabling a second factor does besides the factor itself ([`Enabling`]), and removing one
-//! ([`remove`]).
+//! Also here: enabling a confirmed second factor with what that changes besides the factor ([`enable`]), and
+//! removing one ([`remove`]).
 
 use serde_json::json;
 
@@ -232,58 +232,73 @@ pub fn refused_reply(refused: Refused, challenge_checks_left: Option<u32>) -> Re
     }
 }
 
-/// What enabling a second factor changes besides the factor, done BEFORE it is enabled so that nothing is left
-/// half-done: the user's trusted devices are voided and, for their first factor, the backup codes are made (to
-/// show once, with the confirmation).
-pub struct Enabling {
-    codes: Option<Vec<String>>,
+/// A second factor whose confirmation code was just accepted, to enable ([`enable`]).
+pub struct Confirmed<'a> {
+    /// The factor (authenticator or phone).
+    pub factor_id: &'a str,
+    /// The event that records it (`mfa_totp_enabled`, `mfa_sms_enabled`) and its detail.
+    pub event: (&'a str, serde_json::Value),
+    /// The answer's body; the backup codes are added to it for a first factor.
+    pub answer: serde_json::Value,
 }
 
-impl Enabling {
-    /// Prepares enabling a factor for the session's user.
-    pub fn prepare(
-        store: &Store,
-        request: &Request,
-        get: Lookup<'_>,
-        session: &Session,
-        now: i64,
-    ) -> Result<Self, Reply> {
-        let first = !factors::has_any(store.db(), &session.user_id).map_err(|error| unavailable("factors", &error))?;
-        trusted_devices::void_after_change(store, request, &session.user_id, Some(&session.id), "factor_added", now)?;
-        let codes = if first {
-            let pepper = backup_codes::pepper(get)?;
-            Some(backup_codes::replace(store.db(), &pepper, &session.user_id, now)?)
-        } else {
-            None
-        };
-        Ok(Self { codes })
+/// Enables the session user's `confirmed` factor (its code already accepted, so a wrong code never gets here):
+/// first what enabling changes besides the factor (the user's trusted devices are voided and, for their first
+/// factor, the backup codes are made, to show once), then the factor, then its events; answers 200 with the
+/// answer and, for a first factor, the backup codes. Should the factor be gone or enabled meanwhile, 404.
+pub fn enable(
+    store: &Store,
+    request: &Request,
+    get: Lookup<'_>,
+    session: &Session,
+    confirmed: Confirmed<'_>,
+    now: i64,
+) -> Reply {
+    let (uid, sid) = (Some(session.user_id.as_str()), Some(session.id.as_str()));
+    let first = match factors::has_any(store.db(), &session.user_id) {
+        Ok(has) => !has,
+        Err(error) => return unavailable("factors", &error),
+    };
+    if let Err(refusal) = trusted_devices::void_after_change(store, request, &session.user_id, sid, "factor_added", now)
+    {
+        return refusal;
     }
-
-    /// The factor was enabled: 200 with `answer` and, for the first factor, the backup codes.
-    pub fn answer(
-        self,
-        store: &Store,
-        request: &Request,
-        session: &Session,
-        mut answer: serde_json::Value,
-        now: i64,
-    ) -> Reply {
-        if let Some(codes) = self.codes {
-            let detail = json!({"count": codes.len()});
-            record(store, request, "backup_codes_created", Some(&session.user_id), Some(&session.id), detail, now);
-            if let Some(fields) = answer.as_object_mut() {
-                fields.insert("backup_codes".to_owned(), json!(codes));
-            }
+    let codes = if first {
+        let made = backup_codes::pepper(get)
+            .and_then(|pepper| backup_codes::replace(store.db(), &pepper, &session.user_id, now));
+        match made {
+            Ok(codes) => Some(codes),
+            Err(refusal) => return refusal,
         }
-        Reply::json(200, &answer)
+    } else {
+        None
+    };
+    match factors::enable(store.db(), confirmed.factor_id, now) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Reply::error(404, "enrollment_not_found", "no enrollment in progress with this id");
+        }
+        Err(error) => return unavailable("factors", &error),
     }
+    let (kind, detail) = confirmed.event;
+    let mut answer = confirmed.answer;
+    let mut happened = vec![Happened { kind, user_id: uid, session_id: sid, detail }];
+    if let Some(codes) = codes {
+        let detail = json!({"count": codes.len()});
+        happened.push(Happened { kind: "backup_codes_created", user_id: uid, session_id: sid, detail });
+        if let Some(fields) = answer.as_object_mut() {
+            fields.insert("backup_codes".to_owned(), json!(codes));
+        }
+    }
+    record_all(store, request, &happened, now);
+    Reply::json(200, &answer)
 }
 
 /// Removes the signed-in user's second factor `id` of `kind` (`totp` or `sms`), with step-up, and what depended on
 /// it: the sessions established (or stepped up) with it end (all but the one acting, just stepped up), trusted
 /// devices are void, and backup codes go with the last factor.
 pub fn remove(request: &Request, get: Lookup<'_>, id: &str, kind: &str) -> Reply {
-    let (store, session, now) = match authenticate_recent(request, get) {
+    let (store, session, _, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };

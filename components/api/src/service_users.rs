@@ -79,11 +79,12 @@ pub fn find_or_create(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(email) => email,
         Err(refusal) => return refusal,
     };
-    let db = match Db::open(get) {
-        Ok(db) => db,
+    let store = match Store::open(get) {
+        Ok(store) => store,
         Err(error) => return unavailable("service users", &error),
     };
-    match find(&db, "external_id", external_id) {
+    let db = store.db();
+    match find(db, "external_id", external_id) {
         Ok(Some(row)) => return Reply::json(200, &json!({"user": user_json(&row), "created": false})),
         Ok(None) => {}
         Err(error) => return unavailable("service users", &error),
@@ -103,13 +104,17 @@ pub fn find_or_create(request: &Request, get: Lookup<'_>) -> Reply {
         ],
     );
     match inserted {
-        Ok(_) => match find(&db, "id", &id) {
-            Ok(Some(row)) => Reply::json(201, &json!({"user": user_json(&row), "created": true})),
+        Ok(_) => match find(db, "id", &id) {
+            Ok(Some(row)) => {
+                let detail = json!({"via": "service_api", "with_email": email.is_some()});
+                record(&store, request, "user_created", Some(&id), None, detail, now);
+                Reply::json(201, &json!({"user": user_json(&row), "created": true}))
+            }
             Ok(None) => Reply::error(503, "unavailable", "the user could not be read back"),
             Err(error) => unavailable("service users", &error),
         },
         // Created meanwhile by a parallel call, or the email belongs to another user.
-        Err(DbError::Conflict) => match find(&db, "external_id", external_id) {
+        Err(DbError::Conflict) => match find(db, "external_id", external_id) {
             Ok(Some(row)) => Reply::json(200, &json!({"user": user_json(&row), "created": false})),
             Ok(None) => Reply::error(409, "email_taken", "another user already has this email"),
             Err(error) => unavailable("service users", &error),
@@ -154,7 +159,9 @@ pub fn revoke_sessions(request: &Request, get: Lookup<'_>) -> Reply {
         Err(error) => return unavailable("service revoke", &error),
     }
     let now = now();
-    let sessions = match store.list(user_id, &policy, now) {
+    let sessions = store.list(user_id, &policy, now);
+    crate::auth::record_expired(&store, request, now);
+    let sessions = match sessions {
         Ok(sessions) => sessions,
         Err(error) => return unavailable("service revoke", &error),
     };

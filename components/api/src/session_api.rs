@@ -21,7 +21,10 @@ pub fn list(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    match store.list(&current.user_id, &policy, now()) {
+    let now = now();
+    let listed = store.list(&current.user_id, &policy, now);
+    crate::auth::record_expired(&store, request, now);
+    match listed {
         Ok(sessions) => {
             let sessions: Vec<serde_json::Value> = sessions
                 .iter()
@@ -43,7 +46,9 @@ pub fn list(request: &Request, get: Lookup<'_>) -> Reply {
 fn current_and_all(request: &Request, get: Lookup<'_>) -> Result<(Store, Session, Vec<Session>, i64), Reply> {
     let (store, current, policy) = authenticate(request, get)?;
     let now = now();
-    match store.list(&current.user_id, &policy, now) {
+    let listed = store.list(&current.user_id, &policy, now);
+    crate::auth::record_expired(&store, request, now);
+    match listed {
         Ok(sessions) => Ok((store, current, sessions, now)),
         Err(error) => Err(unavailable("revoke sessions", &error)),
     }

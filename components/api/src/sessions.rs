@@ -7,8 +7,12 @@
 //!   whose TTL is the absolute lifetime, indexed per user in the sorted set `mfa:u:<user id>:s` (`mfa:` is the default [`Redis`] key prefix) (score = creation
 //!   time). Creation is one Lua script ([`ADMIT_SCRIPT`]) that drops stale entries, evicts the oldest (or refuses)
 //!   and writes the new session atomically; it returns a flat array (`1`, evicted keys...) or `0`, as Spin's
-//!   `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions`, and evictions and
-//!   endings are written there in the same request.
+//!   `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions`, BEFORE it enters
+//!   Redis (so a parallel login that evicts it always finds the record to end), and evictions and endings are
+//!   written there in the same request.
+//!
+//! Sessions found expired on the way (idle or past their lifetime, or gone from Redis by its TTL) are ended and
+//! remembered by the [`Store`] until [`Store::take_expired`], so the request that noticed records them as events.
 //!
 //! Validity (absolute and idle expiry, when to write activity) is session-policy's `check-session`.
 
@@ -84,6 +88,17 @@ pub enum Admitted {
     Refused,
 }
 
+/// A session this request found expired and ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// Whose.
+    pub user_id: String,
+    /// Its public id.
+    pub session_id: String,
+    /// `expired` or `idle_expired`.
+    pub reason: &'static str,
+}
+
 /// What a lookup found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Found {
@@ -130,6 +145,11 @@ impl Redis {
     /// The key of a throttle counter.
     pub fn counter_key(&self, key: &str) -> String {
         format!("{}t:{key}", self.prefix)
+    }
+
+    /// The key of the app's own counters ([`crate::app_metrics`]).
+    pub fn metrics_key(&self) -> String {
+        format!("{}metrics", self.prefix)
     }
 }
 
@@ -191,6 +211,7 @@ fn redis_error(error: impl std::fmt::Debug) -> StoreError {
 pub struct Store {
     db: Db,
     redis: Option<Redis>,
+    expired: std::cell::RefCell<Vec<Expired>>,
 }
 
 impl Store {
@@ -204,7 +225,12 @@ impl Store {
                 prefix: config::redis_key_prefix(get)?,
             }),
         };
-        Ok(Self { db, redis })
+        Ok(Self { db, redis, expired: std::cell::RefCell::default() })
+    }
+
+    /// The sessions this store found expired and ended since the last call (to record as events).
+    pub fn take_expired(&self) -> Vec<Expired> {
+        self.expired.take()
     }
 
     /// Checks that Redis (when used) answers.
@@ -231,30 +257,53 @@ impl Store {
         match &self.redis {
             None => self.admit_sqlite(session, policy, now, expires_at),
             Some(redis) => {
-                let (admitted, stale) = admit_redis(redis, session, policy, now)?;
+                // The durable record first: whoever evicts this session from Redis then finds it to end.
+                self.insert_record(session, expires_at)?;
+                let (admitted, stale) = match admit_redis(redis, session, policy, now) {
+                    Ok(decided) => decided,
+                    Err(error) => {
+                        let _ = self.delete_record(&session.key);
+                        return Err(error);
+                    }
+                };
+                let Admitted::Created { evicted } = &admitted else {
+                    self.delete_record(&session.key)?;
+                    return Ok(admitted);
+                };
                 let recorded = (|| {
                     for key in &stale {
                         self.end_record(key, "expired", now)?;
                     }
-                    if let Admitted::Created { evicted } = &admitted {
-                        for key in evicted {
-                            self.end_record(key, "evicted", now)?;
-                        }
-                        self.insert_record(session, expires_at)?;
+                    for key in evicted {
+                        self.end_record(key, "evicted", now)?;
+                    }
+                    // An erasure of the account racing this login deletes the record: the session must not outlive it.
+                    if self
+                        .db
+                        .query(
+                            "SELECT 1 FROM user_sessions WHERE token_hash = $1",
+                            &[SqlValue::Text(session.key.clone())],
+                        )?
+                        .is_empty()
+                    {
+                        return Err(StoreError::Db(DbError::Gone));
                     }
                     Ok(())
                 })();
                 if let Err(error) = recorded {
-                    // No durable record: the new session must not live on in Redis without one (and without
-                    // anyone holding its token, it would only take a slot).
-                    if admitted != Admitted::Refused {
-                        let _ = self.end_live(redis, session);
-                    }
+                    let _ = self.end_live(redis, session);
+                    let _ = self.delete_record(&session.key);
                     return Err(error);
                 }
                 Ok(admitted)
             }
         }
+    }
+
+    fn delete_record(&self, storage_key: &str) -> Result<(), StoreError> {
+        self.db
+            .execute("DELETE FROM user_sessions WHERE token_hash = $1", &[SqlValue::Text(storage_key.to_owned())])?;
+        Ok(())
     }
 
     fn admit_sqlite(
@@ -335,11 +384,24 @@ impl Store {
         Ok(())
     }
 
-    fn end_record(&self, storage_key: &str, reason: &str, now: i64) -> Result<(), StoreError> {
-        self.db.execute(
-            "UPDATE user_sessions SET ended_at = $1, end_reason = $2 WHERE token_hash = $3 AND ended_at IS NULL",
+    /// Ends the durable record under `storage_key` for `reason` (if it is still open); an expiry is remembered for
+    /// [`Store::take_expired`].
+    fn end_record(&self, storage_key: &str, reason: &'static str, now: i64) -> Result<(), StoreError> {
+        let ended = self.db.query(
+            "UPDATE user_sessions SET ended_at = $1, end_reason = $2 WHERE token_hash = $3 AND ended_at IS NULL \
+             RETURNING user_id, id",
             &[SqlValue::Int(now), SqlValue::Text(reason.to_owned()), SqlValue::Text(storage_key.to_owned())],
         )?;
+        if matches!(reason, "expired" | "idle_expired") {
+            let mut expired = self.expired.borrow_mut();
+            for row in ended {
+                if let [user, id] = row.as_slice()
+                    && let (Some(user_id), Some(session_id)) = (user.as_str(), id.as_str())
+                {
+                    expired.push(Expired { user_id: user_id.to_owned(), session_id: session_id.to_owned(), reason });
+                }
+            }
+        }
         Ok(())
     }
 
@@ -347,6 +409,11 @@ impl Store {
     /// recorded so) and not returned; activity is written when session-policy says it is due.
     pub fn find(&self, key: &str, policy: &SessionPolicy, now: i64) -> Result<Found, StoreError> {
         self.check(key, policy, now, true)
+    }
+
+    /// As [`Store::find`], without counting as the session's activity (a refused request must not keep it alive).
+    pub fn peek(&self, key: &str, policy: &SessionPolicy, now: i64) -> Result<Found, StoreError> {
+        self.check(key, policy, now, false)
     }
 
     /// As [`Store::find`]; `record_activity` false for reads on the user's behalf that are not the session's own
@@ -426,7 +493,7 @@ impl Store {
     }
 
     /// Ends `session` for `reason` (logout, revoked, expired...): gone from the live store and recorded.
-    pub fn end(&self, session: &Session, reason: &str, now: i64) -> Result<(), StoreError> {
+    pub fn end(&self, session: &Session, reason: &'static str, now: i64) -> Result<(), StoreError> {
         if let Some(redis) = &self.redis {
             self.end_live(redis, session)?;
         }

@@ -5,23 +5,23 @@
 //! - `POST /v1/mfa/sms/{id}/confirm` `{"code"}`: the code enables SMS for the user.
 //! - `DELETE /v1/mfa/sms/{id}`: removes the phone (and ends the sessions established with it).
 //!
-//! Adding a phone once the user has a second factor (changing the phone) and removing one need step-up.
+//! Adding, confirming and removing a phone need step-up (a first phone too: see [`crate::totp_api`]); a phone left
+//! unconfirmed dies after the step-up validity. A wrong code changes nothing but the code's checks left.
 
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::json_body;
-use crate::auth::{authenticate, record, unavailable};
+use crate::auth::{record, unavailable};
 use crate::backup_codes::pepper;
 use crate::bindings::mfa::core::phone::{self, PhoneError};
 use crate::bindings::mfa::session::tokens;
-use crate::clock::now;
 use crate::config::Lookup;
 use crate::http::{Reply, Request};
 use crate::phones::{self, Phone};
-use crate::second_factor::{self, Enabling};
+use crate::second_factor::{self, Confirmed};
 use crate::sms::{self, SmsCheck};
-use crate::step_up::require_step_up;
+use crate::step_up::{authenticate_recent, enrollment_alive};
 
 /// The path prefix of one phone.
 const PREFIX: &str = "/v1/mfa/sms/";
@@ -63,7 +63,7 @@ fn phone_error(error: PhoneError) -> Reply {
 
 /// `POST /v1/mfa/sms`.
 pub fn add(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, policy) = match authenticate(request, get) {
+    let (store, session, _, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
@@ -75,16 +75,6 @@ pub fn add(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(number) => number,
         Err(error) => return phone_error(error),
     };
-    let now = now();
-    match crate::factors::has_any(store.db(), &session.user_id) {
-        Ok(true) => {
-            if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
-                return refusal;
-            }
-        }
-        Ok(false) => {}
-        Err(error) => return unavailable("sms", &error),
-    }
     if let Err(refusal) = pepper(get) {
         return refusal;
     }
@@ -127,7 +117,7 @@ pub fn add(request: &Request, get: Lookup<'_>) -> Reply {
 
 /// `POST /v1/mfa/sms/{id}/confirm`.
 pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, _) = match authenticate(request, get) {
+    let (store, session, policy, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
@@ -141,17 +131,15 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
     };
     let db = store.db();
     let phone = match phones::find(db, &session.user_id, phone_id(request)) {
-        Ok(Some(phone)) if !phone.enabled => phone,
+        Ok(Some(phone)) if !phone.enabled && enrollment_alive(phone.created_at, &policy, now) => phone,
+        Ok(Some(phone)) if !phone.enabled => {
+            return Reply::error(404, "enrollment_expired", "this phone was left unconfirmed too long: add it again");
+        }
         Ok(_) => return Reply::error(404, "enrollment_not_found", "no phone waiting for confirmation with this id"),
         Err(error) => return unavailable("sms", &error),
     };
-    let now = now();
     let uid = Some(session.user_id.as_str());
     let sid = Some(session.id.as_str());
-    let enabling = match Enabling::prepare(&store, request, get, &session, now) {
-        Ok(enabling) => enabling,
-        Err(refusal) => return refusal,
-    };
     match sms::check(db, &pepper, &limits, &binding(&phone.id), &body.code, now) {
         Ok(SmsCheck::Accepted(_)) => {}
         Ok(SmsCheck::Wrong(left)) => {
@@ -170,15 +158,12 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
         }
         Err(refusal) => return refusal,
     }
-    match phones::enable(db, &phone.id, now) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Reply::error(404, "enrollment_not_found", "no phone waiting for confirmation with this id");
-        }
-        Err(error) => return unavailable("sms", &error),
-    }
-    record(&store, request, "mfa_sms_enabled", uid, sid, json!({"factor_id": phone.id}), now);
-    enabling.answer(&store, request, &session, json!({"id": phone.id, "phone": phone.masked(), "enabled": true}), now)
+    let confirmed = Confirmed {
+        factor_id: &phone.id,
+        event: ("mfa_sms_enabled", json!({"factor_id": phone.id})),
+        answer: json!({"id": phone.id, "phone": phone.masked(), "enabled": true}),
+    };
+    second_factor::enable(&store, request, get, &session, confirmed, now)
 }
 
 /// `DELETE /v1/mfa/sms/{id}`.

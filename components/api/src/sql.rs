@@ -61,6 +61,9 @@ pub enum DbError {
     /// A uniqueness constraint refused the write.
     #[error("a unique value already exists")]
     Conflict,
+    /// What the write refers to is gone (a foreign key found no row): the account was erased meanwhile.
+    #[error("the account this refers to no longer exists")]
+    Gone,
     /// Any other failure of a statement.
     #[error("a database statement failed: {0}")]
     Statement(String),
@@ -106,6 +109,7 @@ fn sqlite_placeholders(sql: &str) -> String {
 fn pg_error(error: pg4::PgError) -> DbError {
     match &error {
         pg4::PgError::QueryFailed(pg4::QueryError::DbError(db)) if db.code == "23505" => DbError::Conflict,
+        pg4::PgError::QueryFailed(pg4::QueryError::DbError(db)) if db.code == "23503" => DbError::Gone,
         pg4::PgError::QueryFailed(pg4::QueryError::DbError(db)) => {
             DbError::Statement(format!("{} ({})", db.message, db.code))
         }
@@ -116,6 +120,7 @@ fn pg_error(error: pg4::PgError) -> DbError {
 fn sqlite_error(error: sqlite3::Error) -> DbError {
     match error {
         sqlite3::Error::Io(message) if message.contains("UNIQUE constraint failed") => DbError::Conflict,
+        sqlite3::Error::Io(message) if message.contains("FOREIGN KEY constraint failed") => DbError::Gone,
         other => DbError::Statement(format!("{other:?}")),
     }
 }
@@ -135,9 +140,16 @@ impl Db {
             return Ok(connection);
         }
         let connection = match &self.target {
-            Target::Sqlite => sqlite3::Connection::open_default()
-                .map(Connection::Sqlite)
-                .map_err(|e| DbError::Connect(format!("SQLite: {e:?}")))?,
+            Target::Sqlite => {
+                let connection =
+                    sqlite3::Connection::open_default().map_err(|e| DbError::Connect(format!("SQLite: {e:?}")))?;
+                // SQLite checks foreign keys only when asked, per connection: a write for an erased account must fail
+                // here as it does on Postgres.
+                connection
+                    .execute("PRAGMA foreign_keys = ON", &[])
+                    .map_err(|e| DbError::Connect(format!("SQLite: {e:?}")))?;
+                Connection::Sqlite(connection)
+            }
             Target::Postgres(address) => {
                 pg4::Connection::open(address).map(Connection::Postgres).map_err(|e| match e {
                     pg4::PgError::ConnectionFailed(message) => DbError::Connect(message),

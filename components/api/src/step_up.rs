@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::accounts::json_body;
 use crate::auth::{authenticate, record, unavailable};
+use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::challenge::pick_phone;
 use crate::clock::now;
 use crate::config::Lookup;
@@ -56,12 +57,20 @@ pub fn require_step_up(session: &Session, step_up_validity: u64, now: i64) -> Re
 }
 
 /// The session a request presents, refused unless it authenticated recently ([`require_step_up`]); with the
-/// time it was checked at. The start of every sensitive endpoint.
-pub fn authenticate_recent(request: &Request, get: Lookup<'_>) -> Result<(Store, Session, i64), Reply> {
+/// policy in force and the time it was checked at. The start of every sensitive endpoint, and of every endpoint
+/// that adds a factor or shows or confirms a pending secret (a first factor too: otherwise whoever holds a stale
+/// session could enroll their own authenticator and then step up with it).
+pub fn authenticate_recent(request: &Request, get: Lookup<'_>) -> Result<(Store, Session, SessionPolicy, i64), Reply> {
     let (store, session, policy) = authenticate(request, get)?;
     let now = now();
     require_step_up(&session, policy.step_up_validity, now)?;
-    Ok((store, session, now))
+    Ok((store, session, policy, now))
+}
+
+/// Whether an enrollment started at `created_at` can still be shown or confirmed at `now`: for as long as a
+/// step-up is valid, so an abandoned one cannot be finished later by whoever holds the session.
+pub fn enrollment_alive(created_at: i64, policy: &SessionPolicy, now: i64) -> bool {
+    now.saturating_sub(created_at) <= i64::try_from(policy.step_up_validity).unwrap_or(i64::MAX)
 }
 
 /// `POST /v1/session/step-up`.

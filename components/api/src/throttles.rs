@@ -2,15 +2,12 @@
 //!
 //! A password attempt is checked under all three limits of the design (per account and client IP with a growing
 //! delay, per client IP with IPv6 grouped by /64, per account unless the device cookie already logged in to that
-//! account) BEFORE the password is looked at, so a correct password does not bypass an active throttle; a refused
-//! attempt is not counted. A wrong password is then counted under all three limits in one atomic compare-and-set
-//! (no count is ever lost to a parallel request); a right one makes the account+IP delay start again. Unknown
-//! emails are counted under the email exactly as known ones, so the throttle tells nothing about which emails
-//! exist.
-//!
-//! Checking and counting are two steps, so guesses already in flight when a limit is reached are still verified:
-//! at most one per request the host runs at once (mfa-host's `--max-instances`), after which every guess is
-//! refused. Counting before verifying would close that gap but would also refuse a user's own parallel logins.
+//! account) and, when allowed, counted as a failure under all three in the same atomic compare-and-set, BEFORE the
+//! password is looked at: a correct password does not bypass an active throttle, and guesses sent in parallel (to
+//! one instance or to several) are never verified beyond the limit, since each one reserves its place first. A
+//! refused attempt is not counted. A right password gives its reservation back: the account+IP delay starts again
+//! and the windows lose the one failure it had counted. Unknown emails are counted under the email exactly as
+//! known ones, so the throttle tells nothing about which emails exist.
 //!
 //! Counter keys are SHA-256 digests of what they count (no email or address is stored in a key).
 
@@ -33,12 +30,13 @@ pub struct Throttled {
     pub retry_after: u64,
 }
 
-/// A password attempt that was allowed; report its outcome with [`PasswordAttempt::failed`] or
+/// A password attempt that was allowed and counted as a failure in advance; a right password gives it back with
 /// [`PasswordAttempt::succeeded`].
 #[derive(Debug)]
 pub struct PasswordAttempt {
     keys: Vec<String>,
-    known_device: bool,
+    /// The windows this attempt was counted in (per address, per account): start time and length.
+    windows: [(u64, u64); 2],
 }
 
 fn digest_key(kind: &str, parts: &[&str]) -> String {
@@ -80,9 +78,10 @@ fn fixed_write(counter: WindowCounter, window: u64, now: u64) -> Write {
     Some(((u64::from(counter.count), counter.window_start), remaining(counter.window_start, window, now)))
 }
 
-/// Checks a password attempt for `email` (normalised; unknown ones too) from address key `ip_key`: allowed (then
-/// report its outcome on the returned attempt) or refused by a limit.
-pub fn check_password_attempt(
+/// Checks a password attempt for `email` (normalised; unknown ones too) from address key `ip_key` and, when the
+/// limits allow it, counts it as a failure at once: allowed (a right password then gives it back on the returned
+/// attempt) or refused by a limit (nothing counted).
+pub fn reserve_password_attempt(
     store: &Store,
     policy: &ThrottlePolicy,
     email: &str,
@@ -90,27 +89,37 @@ pub fn check_password_attempt(
     known_device: bool,
     now: i64,
 ) -> Result<Result<PasswordAttempt, Throttled>, StoreError> {
-    let attempt = PasswordAttempt {
-        keys: vec![
-            digest_key("password:account-ip", &[email, ip_key]),
-            digest_key("password:ip", &[ip_key]),
-            digest_key("password:account", &[email]),
-        ],
-        known_device,
-    };
-    let current = counters::read(store, &attempt.keys, now)?;
-    let counters = password_counters(&current, known_device);
-    match throttle::check_password_attempt(*policy, counters, at(now)) {
-        PasswordDecision::Allowed => Ok(Ok(attempt)),
-        PasswordDecision::Throttled(throttled) => {
+    let keys = vec![
+        digest_key("password:account-ip", &[email, ip_key]),
+        digest_key("password:ip", &[ip_key]),
+        digest_key("password:account", &[email]),
+    ];
+    let moment = at(now);
+    counters::update(store, &keys, now, |current| {
+        let counters = password_counters(current, known_device);
+        if let PasswordDecision::Throttled(throttled) = throttle::check_password_attempt(*policy, counters, moment) {
             let limit = match throttled.limit {
                 PasswordLimit::AccountIp => "account_ip",
                 PasswordLimit::Ip => "ip",
                 PasswordLimit::Account => "account",
             };
-            Ok(Err(Throttled { limit, retry_after: throttled.retry_after }))
+            return Step::Stop(Err(Throttled { limit, retry_after: throttled.retry_after }));
         }
-    }
+        let delay = throttle::count_delay(policy.password_per_account_ip, counters.account_ip, moment);
+        let ip = throttle::count_fixed(policy.password_per_ip, counters.ip, moment);
+        let account = throttle::count_fixed(policy.password_per_account, counters.account, moment);
+        let writes = vec![
+            Some(((u64::from(delay.failures), delay.last_failure), policy.password_per_account_ip.window)),
+            fixed_write(ip, policy.password_per_ip.window, moment),
+            fixed_write(account, policy.password_per_account.window, moment),
+        ];
+        let windows = [
+            (ip.window_start, policy.password_per_ip.window),
+            (account.window_start, policy.password_per_account.window),
+        ];
+        let attempt = PasswordAttempt { keys: keys.clone(), windows };
+        Step::Write(writes, Ok(attempt))
+    })
 }
 
 fn password_counters(current: &[Option<Pair>], known_device: bool) -> PasswordCounters {
@@ -124,30 +133,20 @@ fn password_counters(current: &[Option<Pair>], known_device: bool) -> PasswordCo
 }
 
 impl PasswordAttempt {
-    /// The password was wrong: one more failure under every limit, counted atomically.
-    pub fn failed(&self, store: &Store, policy: &ThrottlePolicy, now: i64) -> Result<(), StoreError> {
+    /// The password was right: the reservation is given back. The growing delay for this account and address
+    /// starts again; each window loses this attempt's failure if it is still the window it was counted in.
+    pub fn succeeded(&self, store: &Store, now: i64) -> Result<(), StoreError> {
         let moment = at(now);
         counters::update(store, &self.keys, now, |current| {
-            let counters = password_counters(current, self.known_device);
-            let delay = throttle::count_delay(policy.password_per_account_ip, counters.account_ip, moment);
-            let ip = throttle::count_fixed(policy.password_per_ip, counters.ip, moment);
-            let account = throttle::count_fixed(policy.password_per_account, counters.account, moment);
-            let writes = vec![
-                Some(((u64::from(delay.failures), delay.last_failure), policy.password_per_account_ip.window)),
-                fixed_write(ip, policy.password_per_ip.window, moment),
-                fixed_write(account, policy.password_per_account.window, moment),
-            ];
+            let mut writes = vec![None];
+            for (index, (counted_in, window)) in self.windows.iter().enumerate() {
+                let write = current.get(index + 1).copied().flatten().map(|(count, start)| {
+                    let count = if start == *counted_in { count.saturating_sub(1) } else { count };
+                    ((count, start), remaining(start, *window, moment))
+                });
+                writes.push(write);
+            }
             Step::Write(writes, ())
-        })
-    }
-
-    /// The password was right: the growing delay for this account and address starts again (the windows keep
-    /// their failures: they bound guessing, whoever guesses).
-    pub fn succeeded(&self, store: &Store, now: i64) -> Result<(), StoreError> {
-        let keys = self.keys.get(..1).unwrap_or_default();
-        counters::update(store, keys, now, |current| match current.first() {
-            Some(Some(_)) => Step::Write(vec![None], ()),
-            _ => Step::Stop(()),
         })
     }
 }

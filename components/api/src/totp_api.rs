@@ -9,8 +9,14 @@
 //! - `GET /v1/mfa/factors`: the user's second factors.
 //! - `DELETE /v1/mfa/totp/{id}`: removes one.
 //!
-//! Adding or removing a factor once the user has one needs a recent authentication (step-up: `auth_time` within
-//! the policy's step-up validity, 10 minutes by default), else `403 step_up_required`.
+//! Every one of these but the list needs a recent authentication (step-up: `auth_time` within the policy's step-up
+//! validity, 10 minutes by default), else `403 step_up_required`: a first factor too, or whoever holds a stale
+//! session could enroll their own authenticator and step up with it. An enrollment left unconfirmed dies after the
+//! same validity: its secret is no longer shown and it can no longer be confirmed.
+//!
+//! A confirmation changes nothing unless its code is right: the code's step is taken first (once, whoever else
+//! tries the same code), then what enabling a factor changes is done, then the factor is enabled
+//! ([`second_factor::enable`]).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -20,15 +26,15 @@ use serde_json::json;
 use crate::accounts::json_body;
 use crate::auth::{authenticate, record, unavailable};
 use crate::bindings::mfa::core::{otp, otpauth, qr, secrets};
+use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::tokens;
-use crate::clock::now;
 use crate::config::Lookup;
 use crate::factors::{self, Totp};
 use crate::http::{Reply, Request};
 use crate::keyring::{KeyRing, KeyRingError};
-use crate::second_factor::{self, Enabling};
+use crate::second_factor::{self, Confirmed};
 use crate::sql::{Db, SqlValue};
-use crate::step_up::require_step_up;
+use crate::step_up::{authenticate_recent, enrollment_alive};
 
 /// The path prefix of one authenticator.
 const TOTP_PREFIX: &str = "/v1/mfa/totp/";
@@ -85,16 +91,24 @@ fn otpauth_uri(get: Lookup<'_>, account: String, secret: Vec<u8>) -> Result<Stri
 
 /// The opened secret of the user's unconfirmed authenticator `id`, and the account name to show with it.
 fn pending_secret(request: &Request, get: Lookup<'_>) -> Result<(Vec<u8>, String), Reply> {
-    let (store, session, _) = authenticate(request, get)?;
+    let (store, session, policy, now) = authenticate_recent(request, get)?;
     let ring = key_ring(get)?;
-    let totp = match factors::find(store.db(), &session.user_id, factor_id(request)) {
-        Ok(Some(totp)) if !totp.enabled => totp,
-        Ok(_) => return Err(Reply::error(404, "enrollment_not_found", "no enrollment in progress with this id")),
-        Err(error) => return Err(unavailable("totp", &error)),
-    };
+    let totp = pending(store.db(), &session.user_id, factor_id(request), &policy, now)?;
     let secret = open(&ring, &totp)?;
     let account = account_label(store.db(), &session.user_id)?;
     Ok((secret, account))
+}
+
+/// The user's enrollment `id` while it waits for confirmation and is still alive ([`enrollment_alive`]).
+fn pending(db: &Db, user_id: &str, id: &str, policy: &SessionPolicy, now: i64) -> Result<Totp, Reply> {
+    match factors::find(db, user_id, id) {
+        Ok(Some(totp)) if !totp.enabled && enrollment_alive(totp.created_at, policy, now) => Ok(totp),
+        Ok(Some(totp)) if !totp.enabled => {
+            Err(Reply::error(404, "enrollment_expired", "this enrollment was left too long: start again"))
+        }
+        Ok(_) => Err(Reply::error(404, "enrollment_not_found", "no enrollment in progress with this id")),
+        Err(error) => Err(unavailable("totp", &error)),
+    }
 }
 
 /// Opens the sealed secret of `totp`.
@@ -112,7 +126,7 @@ pub fn open(ring: &KeyRing, totp: &Totp) -> Result<Vec<u8>, Reply> {
 
 /// `POST /v1/mfa/totp`.
 pub fn start(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, policy) = match authenticate(request, get) {
+    let (store, session, _, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
@@ -129,17 +143,7 @@ pub fn start(request: &Request, get: Lookup<'_>) -> Reply {
     if name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Reply::error(400, "invalid_name", "the name must have at most 64 characters, none a control");
     }
-    let now = now();
     let db = store.db();
-    match factors::has_any(db, &session.user_id) {
-        Ok(true) => {
-            if let Err(refusal) = require_step_up(&session, policy.step_up_validity, now) {
-                return refusal;
-            }
-        }
-        Ok(false) => {}
-        Err(error) => return unavailable("totp", &error),
-    }
     let ring = match key_ring(get) {
         Ok(ring) => ring,
         Err(refusal) => return refusal,
@@ -246,14 +250,15 @@ pub enum CodeCheck {
     Wrong,
 }
 
-/// Checks `code` against `totp` at `now` (one step either side) and records the step on success, atomically;
-/// `confirm` enables an unconfirmed authenticator with it. Re-seals a secret sealed under an older key.
+/// Checks `code` against `totp` at `now` (one step either side) and records the step on success, atomically (of
+/// an authenticator waiting for confirmation with `pending`; it stays unconfirmed). Re-seals a secret sealed under
+/// an older key.
 pub fn check_code(
     db: &Db,
     ring: &KeyRing,
     totp: &Totp,
     code: &str,
-    confirm: bool,
+    pending: bool,
     now: i64,
 ) -> Result<CodeCheck, Reply> {
     let secret = open(ring, totp)?;
@@ -270,7 +275,7 @@ pub fn check_code(
         Ok(otp::TotpVerdict::Replayed(_)) => return Ok(CodeCheck::Replayed),
         Ok(otp::TotpVerdict::Rejected) | Err(_) => return Ok(CodeCheck::Wrong),
     };
-    match factors::accept_step(db, &totp.id, step, confirm, now) {
+    match factors::accept_step(db, &totp.id, step, pending) {
         Ok(true) => {}
         // Another request took this step (or a later one) first.
         Ok(false) => return Ok(CodeCheck::Replayed),
@@ -287,7 +292,7 @@ pub fn check_code(
 
 /// `POST /v1/mfa/totp/{id}/confirm`.
 pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
-    let (store, session, _) = match authenticate(request, get) {
+    let (store, session, policy, now) = match authenticate_recent(request, get) {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
@@ -299,34 +304,30 @@ pub fn confirm(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(ring) => ring,
         Err(refusal) => return refusal,
     };
-    let totp = match factors::find(store.db(), &session.user_id, factor_id(request)) {
-        Ok(Some(totp)) if !totp.enabled => totp,
-        Ok(_) => return Reply::error(404, "enrollment_not_found", "no enrollment in progress with this id"),
-        Err(error) => return unavailable("totp", &error),
-    };
-    let now = now();
-    let uid = Some(session.user_id.as_str());
-    let sid = Some(session.id.as_str());
-    let enabling = match Enabling::prepare(&store, request, get, &session, now) {
-        Ok(enabling) => enabling,
+    let totp = match pending(store.db(), &session.user_id, factor_id(request), &policy, now) {
+        Ok(totp) => totp,
         Err(refusal) => return refusal,
     };
+    let uid = Some(session.user_id.as_str());
+    let sid = Some(session.id.as_str());
     match check_code(store.db(), &ring, &totp, &body.code, true, now) {
-        Ok(CodeCheck::Accepted) => {
-            let detail = json!({"factor_id": totp.id, "name": totp.name});
-            record(&store, request, "mfa_totp_enabled", uid, sid, detail, now);
-            enabling.answer(&store, request, &session, json!({"id": totp.id, "name": totp.name, "enabled": true}), now)
-        }
+        Ok(CodeCheck::Accepted) => {}
         Ok(CodeCheck::Replayed) => {
             record(&store, request, "totp_replay_refused", uid, sid, json!({"factor_id": totp.id}), now);
-            Reply::error(400, "code_already_used", "this code was already used: wait for the next one")
+            return Reply::error(400, "code_already_used", "this code was already used: wait for the next one");
         }
         Ok(CodeCheck::Wrong) => {
             record(&store, request, "mfa_totp_confirmation_failed", uid, sid, json!({"factor_id": totp.id}), now);
-            Reply::error(400, "invalid_code", "the code is wrong or expired: check the authenticator's clock")
+            return Reply::error(400, "invalid_code", "the code is wrong or expired: check the authenticator's clock");
         }
-        Err(refusal) => refusal,
+        Err(refusal) => return refusal,
     }
+    let confirmed = Confirmed {
+        factor_id: &totp.id,
+        event: ("mfa_totp_enabled", json!({"factor_id": totp.id, "name": totp.name})),
+        answer: json!({"id": totp.id, "name": totp.name, "enabled": true}),
+    };
+    second_factor::enable(&store, request, get, &session, confirmed, now)
 }
 
 /// `GET /v1/mfa/factors`: authenticators and phones, with the backup codes left.

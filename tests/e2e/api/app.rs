@@ -138,6 +138,22 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Runs statements on this database.
+    pub fn execute(&self, sql: &str) {
+        let mut config: tokio_postgres::Config = self.admin.parse().unwrap();
+        config.dbname(&self.name);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+            let driver = tokio::spawn(connection);
+            client.batch_execute(sql).await.unwrap();
+            drop(client);
+            let _ = driver.await;
+        });
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         run_admin(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
@@ -420,6 +436,17 @@ impl TestApp {
                     .query_map([], |row| (0..columns).map(|i| row.get::<_, Option<String>>(i)).collect())
                     .unwrap();
                 rows.map(Result::unwrap).collect()
+            }
+        }
+    }
+
+    /// Runs statements that change the app's database (`sql` in the backend's own dialect), on either backend.
+    pub fn execute(&self, sql: &str) {
+        match &self.storage.database {
+            Some(database) => database.execute(sql),
+            None => {
+                let db = rusqlite::Connection::open(self.storage.scratch.join("app.db")).unwrap();
+                db.execute_batch(sql).unwrap();
             }
         }
     }

@@ -7,6 +7,7 @@ mod accounts;
 mod app;
 mod browser;
 mod events;
+mod hardening;
 mod operations;
 mod privacy;
 mod second_factors;

@@ -34,7 +34,7 @@ fn with_backup_codes(app: &TestApp, email: &str) -> (Vec<u8>, String, Vec<String
     (secret, token, codes)
 }
 
-fn wrong_code(secret: &[u8]) -> &'static str {
+pub(super) fn wrong_code(secret: &[u8]) -> &'static str {
     let now = unix_now();
     if [now - 30, now, now + 30].iter().any(|t| totp(secret, *t) == "000000") { "111111" } else { "000000" }
 }
