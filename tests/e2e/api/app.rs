@@ -110,22 +110,31 @@ fn admin_url() -> String {
 }
 
 fn run_admin(admin: &str, statement: &str) {
-    let config: tokio_postgres::Config = admin.parse().unwrap();
+    batch(admin.parse().unwrap(), statement);
+}
+
+/// Runs `statements` on the database `config` names.
+fn batch(config: tokio_postgres::Config, statements: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
         let driver = tokio::spawn(connection);
-        client.batch_execute(statement).await.unwrap();
+        client.batch_execute(statements).await.unwrap();
         drop(client);
         let _ = driver.await;
     });
 }
 
 impl Database {
-    /// Runs `sql` on this database; every column is read as text (cast in the query).
-    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+    fn config(&self) -> tokio_postgres::Config {
         let mut config: tokio_postgres::Config = self.admin.parse().unwrap();
         config.dbname(&self.name);
+        config
+    }
+
+    /// Runs `sql` on this database; every column is read as text (cast in the query).
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let config = self.config();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
@@ -136,21 +145,10 @@ impl Database {
             rows.iter().map(|row| (0..row.len()).map(|i| row.get::<_, Option<String>>(i)).collect()).collect()
         })
     }
-}
 
-impl Database {
     /// Runs statements on this database.
     pub fn execute(&self, sql: &str) {
-        let mut config: tokio_postgres::Config = self.admin.parse().unwrap();
-        config.dbname(&self.name);
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
-            let driver = tokio::spawn(connection);
-            client.batch_execute(sql).await.unwrap();
-            drop(client);
-            let _ = driver.await;
-        });
+        batch(self.config(), sql);
     }
 }
 

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::TestApp;
 use super::app::{Answer, BACKENDS, Backend, redis_command, redis_url};
-use super::second_factors::wrong_code;
+use super::second_factors::{with_backup_codes, wrong_code};
 use super::totp::{PASSWORD, bearer, confirm, enrolled, get, post, signed_in, start_enrollment, totp, unix_now};
 
 type Call = Box<dyn FnOnce() -> Answer + Send>;
@@ -216,17 +216,6 @@ fn after_fifty_parallel_logins_the_durable_records_match_the_live_sessions() {
     }
 }
 
-/// A user with an authenticator and its backup codes; a session of theirs that authenticated just now.
-fn with_backup_codes(app: &TestApp, email: &str) -> (String, Vec<String>) {
-    let token = signed_in(app, email);
-    let (id, secret) = start_enrollment(app, &token, "");
-    let confirmed = confirm(app, &token, &id, &totp(&secret, unix_now()));
-    assert_eq!(confirmed.status, 200, "{confirmed:?}");
-    let codes =
-        confirmed.json()["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
-    (token, codes)
-}
-
 #[test]
 fn erasure_racing_logins_and_code_checks_answers_cleanly_and_keeps_nothing() {
     for backend in BACKENDS {
@@ -237,7 +226,7 @@ fn erasure_racing_logins_and_code_checks_answers_cleanly_and_keeps_nothing() {
             let plain = format!("leaving{round}@example.com");
             let plain_token = signed_in(&app, &plain);
             let strong = format!("leaving-mfa{round}@example.com");
-            let (strong_token, codes) = with_backup_codes(&app, &strong);
+            let (_, strong_token, codes) = with_backup_codes(&app, &strong);
             let users = [user_id(&app, &plain_token), user_id(&app, &strong_token)];
             let challenges: Vec<String> = (0..6)
                 .map(|_| app.login(&strong, PASSWORD, &[]).json()["challenge_id"].as_str().unwrap().to_owned())

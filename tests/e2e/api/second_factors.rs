@@ -24,7 +24,7 @@ fn verify_with(app: &TestApp, challenge_id: &str, method: &str, code: &str) -> A
 }
 
 /// A user with an authenticator, and the backup codes its confirmation showed.
-fn with_backup_codes(app: &TestApp, email: &str) -> (Vec<u8>, String, Vec<String>) {
+pub(super) fn with_backup_codes(app: &TestApp, email: &str) -> (Vec<u8>, String, Vec<String>) {
     let token = signed_in(app, email);
     let (id, secret) = start_enrollment(app, &token, "");
     let confirmed = confirm(app, &token, &id, &totp(&secret, unix_now()));
