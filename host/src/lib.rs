@@ -8,10 +8,12 @@
 //! WASI 0.2, `wasi:http` with Spin's outbound policy ([`outbound_http`]), `fermyon:spin/variables@2.0.0`
 //! ([`variables_host`]), `spin:sqlite/sqlite@3.0.0` ([`sqlite_host`], databases from the [`runtime_config`]),
 //! `fermyon:spin/redis@2.0.0` ([`redis_host`], connections reused through [`redis_pool`]) and `spin:postgres/postgres@4.0.0` ([`postgres_host`], values
-//! in [`postgres_values`]); Prometheus [`metrics`] go to a separate admin listener. `[component.X.dependencies]` are
+//! in [`postgres_values`]); Prometheus [`metrics`] go to a separate admin listener; the answers the host makes
+//! itself are in [`answers`]. `[component.X.dependencies]` are
 //! plugged in by composing the components at load time ([`compose`]).
 
 pub mod allowed_hosts;
+pub mod answers;
 pub mod build;
 pub mod compose;
 pub mod manifest;

@@ -61,6 +61,18 @@ enum Command {
         /// Compile every component at each start instead of using the cache.
         #[arg(long)]
         disable_cache: bool,
+        /// Seconds a client may take to send a request's head before its connection is closed.
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Seconds a client may pause while sending a request's body before it gets 408.
+        #[arg(long, default_value_t = 10)]
+        body_idle_timeout_secs: u64,
+        /// The largest request body taken, in bytes (a larger one gets 413, at once when declared).
+        #[arg(long, default_value_t = 1 << 20)]
+        max_body_bytes: u64,
+        /// Connections open at once; one more is answered 503 and closed.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
     },
 }
 
@@ -81,6 +93,10 @@ fn main() -> ExitCode {
             admin_listen,
             cache_dir,
             disable_cache,
+            header_timeout_secs,
+            body_idle_timeout_secs,
+            max_body_bytes,
+            max_connections,
         } => {
             let limits = Limits {
                 max_instances,
@@ -88,6 +104,10 @@ fn main() -> ExitCode {
                 memory_bytes: memory_mib.saturating_mul(1 << 20),
                 request_timeout: std::time::Duration::from_secs(timeout_secs),
                 cache_dir: if disable_cache { None } else { cache_dir.or_else(default_cache_dir) },
+                header_read_timeout: std::time::Duration::from_secs(header_timeout_secs),
+                body_idle_timeout: std::time::Duration::from_secs(body_idle_timeout_secs),
+                max_body_bytes,
+                max_connections,
             };
             up(&from, runtime_config_file.as_deref(), listen, admin_listen, limits)
                 .map_err(|error| format!("{error:#}"))

@@ -6,11 +6,17 @@
 //! cache) into a `ProxyPre` whose linker holds exactly what this host implements (WASI 0.2, `wasi:http`, Spin's
 //! variables, SQLite, Redis and Postgres), so any other import is a startup error naming it.
 //!
-//! Serving: `/.well-known/spin/health` answers `OK`; other paths go through Spin's router (no match: 404 with an
-//! empty body); the request reaches the guest with Spin's `spin-*` headers appended after the client's own.
-//! A trap answers 500 and a guest over its time budget 504, both with an empty body, and the host keeps serving.
-//! Concurrency is capped: a request waits for a free instance slot, then gets 503. SIGINT or SIGTERM stops
-//! accepting and lets in-flight requests finish (for at most the request timeout plus [`DRAIN_GRACE`]).
+//! Serving: `/.well-known/spin/health` answers `OK`; other paths go through Spin's router (no match: 404); the
+//! request reaches the guest with Spin's `spin-*` headers appended after the client's own. A trap answers 500 and
+//! a guest over its time budget 504, and the host keeps serving. Every answer the host makes itself carries a JSON
+//! error body and the security headers ([`crate::answers`]).
+//!
+//! A slow or stalled client costs a socket, never an instance: the request head must arrive within the header
+//! timeout; the body is read in full BEFORE an instance slot is taken, each part within the body idle timeout
+//! (else 408), and a body over the cap is refused with 413 (at once when its `Content-Length` says so). Open
+//! connections are capped: one over the cap is answered 503 and closed. Instances are capped too: a request waits
+//! for a free slot, then gets 503. SIGINT or SIGTERM stops accepting and lets in-flight requests finish (for at
+//! most the request timeout plus [`DRAIN_GRACE`]).
 //! Every answered request is counted in the [`crate::metrics`].
 
 use std::collections::BTreeMap;
@@ -22,9 +28,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HOST, HeaderName, HeaderValue};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::header::{CONTENT_LENGTH, HOST, HeaderName, HeaderValue};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
@@ -38,6 +45,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::answers::Refusal;
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use crate::outbound_http::OutboundHttp;
@@ -71,6 +79,14 @@ pub struct Limits {
     /// Where compiled components are cached, keyed by a hash of their bytes and the engine's settings;
     /// `None` compiles every start.
     pub cache_dir: Option<PathBuf>,
+    /// How long a client may take to send a request's head; then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// How long a client may pause while sending a request's body; then it gets 408.
+    pub body_idle_timeout: Duration,
+    /// The largest request body taken, in bytes; a larger one gets 413.
+    pub max_body_bytes: u64,
+    /// Connections open at once; one more is answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -81,6 +97,10 @@ impl Default for Limits {
             memory_bytes: 128 << 20,
             request_timeout: Duration::from_secs(30),
             cache_dir: None,
+            header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(10),
+            max_body_bytes: 1 << 20,
+            max_connections: 1024,
         }
     }
 }
@@ -250,6 +270,7 @@ impl App {
             })?
         };
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let connections = Arc::new(Semaphore::new(self.limits.max_connections));
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -261,18 +282,25 @@ impl App {
                             continue;
                         }
                     };
+                    let Ok(open) = connections.clone().try_acquire_owned() else {
+                        tokio::spawn(refuse_connection(stream));
+                        continue;
+                    };
                     let app = self.clone();
                     let service = hyper::service::service_fn(move |request| {
                         let app = app.clone();
                         async move { Ok::<_, std::convert::Infallible>(app.handle(request, client).await) }
                     });
                     let connection = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(self.limits.header_read_timeout)
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
                         if let Err(error) = connection.await {
                             tracing::debug!(%error, "connection ended with an error");
                         }
+                        drop(open);
                     });
                 }
                 () = &mut shutdown => break,
@@ -313,17 +341,17 @@ impl App {
     ) -> (Option<String>, Response<HyperOutgoingBody>) {
         let path = request.uri().path().to_owned();
         if path == "/.well-known/spin/health" {
-            return (None, text(StatusCode::OK, "OK"));
+            return (None, crate::answers::health());
         }
         if path.starts_with(WELL_KNOWN_PREFIX) {
-            return (None, empty(StatusCode::NOT_FOUND));
+            return (None, Refusal::NoRoute.answer());
         }
         let Some(matched) = self.router.route(&path) else {
-            return (None, empty(StatusCode::NOT_FOUND));
+            return (None, Refusal::NoRoute.answer());
         };
         let route = matched.raw_route().to_owned();
         let Some(component) = self.components.get(matched.value()) else {
-            return (Some(route), empty(StatusCode::INTERNAL_SERVER_ERROR));
+            return (Some(route), Refusal::Internal.answer());
         };
         let host = request.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
         let path_and_query = request.uri().path_and_query().map_or_else(|| path.clone(), ToString::to_string);
@@ -345,12 +373,17 @@ impl App {
                 (Ok(name), Ok(value)) => {
                     headers.append(name, value);
                 }
-                _ => return (Some(route), empty(StatusCode::INTERNAL_SERVER_ERROR)),
+                _ => return (Some(route), Refusal::Internal.answer()),
             }
         }
+        // The whole body first: a client that sends it slowly, or never, must not hold an instance meanwhile.
+        let request = match self.read_body(request).await {
+            Ok(request) => request,
+            Err(refusal) => return (Some(route), refusal.answer()),
+        };
         let permit = match tokio::time::timeout(self.limits.queue_timeout, self.slots.acquire()).await {
             Ok(Ok(permit)) => permit,
-            _ => return (Some(route), empty(StatusCode::SERVICE_UNAVAILABLE)),
+            _ => return (Some(route), Refusal::Busy.answer()),
         };
         let in_use = self.metrics.instance_in_use();
         let response = self.run(component, request).await;
@@ -359,8 +392,36 @@ impl App {
         (Some(route), response)
     }
 
+    /// Reads `request`'s whole body (at most [`Limits::max_body_bytes`], each part within
+    /// [`Limits::body_idle_timeout`]); the request with the body in memory, or why it is refused.
+    async fn read_body(&self, request: Request<Incoming>) -> Result<Request<Full<Bytes>>, Refusal> {
+        let cap = self.limits.max_body_bytes;
+        let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if declared.is_some_and(|length| length > cap) {
+            return Err(Refusal::BodyTooLarge);
+        }
+        let (parts, mut body) = request.into_parts();
+        let mut bytes = Vec::new();
+        loop {
+            match tokio::time::timeout(self.limits.body_idle_timeout, body.frame()).await {
+                Err(_) => return Err(Refusal::BodyStalled),
+                Ok(None) => break,
+                Ok(Some(Err(_))) => return Err(Refusal::BodyUnreadable),
+                Ok(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        if u64::try_from(bytes.len().saturating_add(data.len())).unwrap_or(u64::MAX) > cap {
+                            return Err(Refusal::BodyTooLarge);
+                        }
+                        bytes.extend_from_slice(data);
+                    }
+                }
+            }
+        }
+        Ok(Request::from_parts(parts, Full::new(Bytes::from(bytes))))
+    }
+
     /// Runs the component for one request in a fresh store.
-    async fn run(&self, component: &Routed, request: Request<Incoming>) -> Response<HyperOutgoingBody> {
+    async fn run(&self, component: &Routed, request: Request<Full<Bytes>>) -> Response<HyperOutgoingBody> {
         let limits = StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(16).build();
         let mut store = Store::new(&self.engine, RequestState::new(component.config.clone(), limits));
         store.limiter(|state| &mut state.limits);
@@ -383,7 +444,7 @@ impl App {
             Ok(pair) => pair,
             Err(error) => {
                 tracing::warn!(component = %component.config.id, error = %format!("{error:#}"), "cannot pass the request");
-                return empty(StatusCode::INTERNAL_SERVER_ERROR);
+                return Refusal::Internal.answer();
             }
         };
         let pre = component.pre.clone();
@@ -396,13 +457,13 @@ impl App {
         let Ok(answered) = tokio::time::timeout(self.limits.request_timeout + HOST_CALL_GRACE, receiver).await else {
             task.abort();
             tracing::warn!(component = %component.config.id, "guest over its time budget inside a host call");
-            return empty(StatusCode::GATEWAY_TIMEOUT);
+            return Refusal::GuestTimedOut.answer();
         };
         match answered {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 tracing::warn!(component = %component.config.id, %error, "guest answered with an error");
-                empty(StatusCode::INTERNAL_SERVER_ERROR)
+                Refusal::GuestFailed.answer()
             }
             Err(_) => {
                 let error = match task.await {
@@ -416,19 +477,16 @@ impl App {
                     error = %error.map_or_else(|| "guest never set a response".to_owned(), |e| format!("{e:#}")),
                     "guest failed"
                 );
-                empty(if timed_out { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::INTERNAL_SERVER_ERROR })
+                if timed_out { Refusal::GuestTimedOut.answer() } else { Refusal::GuestFailed.answer() }
             }
         }
     }
 }
 
-fn empty(status: StatusCode) -> Response<HyperOutgoingBody> {
-    text(status, "")
-}
-
-fn text(status: StatusCode, body: &'static str) -> Response<HyperOutgoingBody> {
-    let mut response =
-        Response::new(Full::new(Bytes::from_static(body.as_bytes())).map_err(|never| match never {}).boxed_unsync());
-    *response.status_mut() = status;
-    response
+/// Answers a connection over the cap with 503 and closes it, without reading its request (a client that does not
+/// read the answer is given up on after a second).
+async fn refuse_connection(mut stream: tokio::net::TcpStream) {
+    let answer = Refusal::Busy.raw();
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&answer)).await;
+    let _ = stream.shutdown().await;
 }

@@ -50,7 +50,7 @@ pub fn normalize_email(email: &str) -> Result<String, Reply> {
     let email = email.trim().to_lowercase();
     let invalid = |why: &str| Err(Reply::error(400, "invalid_email", why));
     if email.is_empty() || email.len() > MAX_EMAIL {
-        return invalid("the email must have 1 to 254 characters");
+        return invalid("the email must have 1 to 254 bytes (UTF-8)");
     }
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return invalid("the email must not contain spaces or control characters");

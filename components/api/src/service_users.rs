@@ -73,7 +73,11 @@ pub fn find_or_create(request: &Request, get: Lookup<'_>) -> Reply {
     };
     let external_id = body.external_id.trim();
     if external_id.is_empty() || external_id.len() > MAX_EXTERNAL_ID || external_id.chars().any(char::is_control) {
-        return Reply::error(400, "invalid_external_id", "external_id must have 1 to 255 characters, none a control");
+        return Reply::error(
+            400,
+            "invalid_external_id",
+            "external_id must have 1 to 255 bytes (UTF-8), no control character",
+        );
     }
     let email = match body.email.as_deref().map(normalize_email).transpose() {
         Ok(email) => email,

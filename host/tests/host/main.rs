@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod compose;
+mod limits;
 mod postgres;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -146,6 +147,13 @@ fn echoed_headers(body: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The status and error code of an answer the host made itself (a JSON error body).
+fn refusal((status, body): (u16, String)) -> (u16, String) {
+    let parsed: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("not a JSON error body ({e}): {body:?}"));
+    (status, parsed["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code: {body}")).to_owned())
+}
+
 fn values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
     headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
 }
@@ -170,8 +178,8 @@ fn routes_and_spin_headers_as_spin_sets_them() {
     assert_eq!(values(&headers, "spin-base-path"), ["/"]);
     assert_eq!(values(&headers, "spin-path-match-item-id"), ["42"]);
 
-    // No route: 404 with an empty body. Spin's health endpoint answers whatever the routes.
-    assert_eq!(host.get("/other", &[]), (404, String::new()));
+    // No route: 404 with a JSON error. Spin's health endpoint answers whatever the routes.
+    assert_eq!(refusal(host.get("/other", &[])), (404, "not_found".to_owned()));
     assert_eq!(host.get("/.well-known/spin/health", &[]), (200, "OK".to_owned()));
     assert_eq!(host.get("/.well-known/spin/other", &[]).0, 404);
 }
@@ -265,15 +273,15 @@ fn outbound_http_only_to_allowed_hosts() {
 fn a_failing_guest_gets_500_or_504_and_the_host_keeps_serving() {
     let dir = scratch("failures");
     let host = Host::start(&manifest(&dir, "/...", "", ""), &[], &["--timeout-secs", "1", "--memory-mib", "32"]);
-    assert_eq!(host.get("/trap", &[]), (500, String::new()));
+    assert_eq!(refusal(host.get("/trap", &[])), (500, "internal_error".to_owned()));
     assert_eq!(host.get("/echo", &[]).0, 200);
     let started = Instant::now();
-    assert_eq!(host.get("/spin", &[]), (504, String::new()));
+    assert_eq!(refusal(host.get("/spin", &[])), (504, "timeout".to_owned()));
     assert!(started.elapsed() < Duration::from_secs(20));
     // Waiting inside a host call (here a sleep, a poll on the host's clock) is stopped too: 504, not "slept".
-    assert_eq!(host.get("/sleep?ms=8000", &[]), (504, String::new()));
+    assert_eq!(refusal(host.get("/sleep?ms=8000", &[])), (504, "timeout".to_owned()));
     assert_eq!(host.get("/alloc?mb=8", &[]).0, 200);
-    assert_eq!(host.get("/alloc?mb=64", &[]), (500, String::new()));
+    assert_eq!(refusal(host.get("/alloc?mb=64", &[])), (500, "internal_error".to_owned()));
     assert_eq!(host.get("/echo", &[]).0, 200);
 }
 
@@ -290,7 +298,7 @@ fn requests_beyond_the_instance_cap_wait_then_get_503() {
     let slow = get_in_background(host.port, "/sleep?ms=2000");
     std::thread::sleep(Duration::from_millis(500));
     // The one instance is busy: this request queues past its 300 ms, then is refused.
-    assert_eq!(host.get("/hello", &[]), (503, String::new()));
+    assert_eq!(refusal(host.get("/hello", &[])), (503, "overloaded".to_owned()));
     assert_eq!(slow.join().unwrap(), (200, "slept 2000 ms".to_owned()));
     // A request that finds the slot free within its wait is served.
     let slow = get_in_background(host.port, "/sleep?ms=100");
