@@ -66,17 +66,20 @@ impl Refusal {
         self.parts().0
     }
 
+    /// The JSON error body.
+    fn body(self) -> String {
+        let (_, code, message) = self.parts();
+        serde_json::json!({"error": {"code": code, "message": message}}).to_string()
+    }
+
     /// The answer: its status, the JSON error body and the security headers.
     pub fn answer(self) -> Response<HyperOutgoingBody> {
-        let (status, code, message) = self.parts();
-        let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
-        with_headers(status, "application/json", body)
+        with_headers(self.status(), "application/json", self.body())
     }
 
     /// The whole HTTP/1.1 response as bytes, for a connection refused before hyper serves it (it is then closed).
     pub fn raw(self) -> Vec<u8> {
-        let (status, code, message) = self.parts();
-        let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+        let (status, body) = (self.status(), self.body());
         let mut text = format!(
             "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
             status.as_u16(),

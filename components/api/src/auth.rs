@@ -195,7 +195,7 @@ pub fn authenticate(request: &Request, get: Lookup<'_>) -> Result<(Store, Sessio
     if csrf_refused {
         // Whose session was used (if it is one), without counting the refused request as its activity.
         let session = match store.peek(&key, &policy, now) {
-            Ok(Found::Live(session)) => Some(session),
+            Ok(Found::Live(session)) => Some(*session),
             _ => None,
         };
         let (user_id, session_id) =
@@ -212,8 +212,8 @@ pub fn authenticate(request: &Request, get: Lookup<'_>) -> Result<(Store, Sessio
     let found = store.find(&key, &policy, now);
     record_expired(&store, request, now);
     match found {
-        Ok(Found::Live(session)) => Ok((store, session, policy)),
-        Ok(Found::Ended(..) | Found::Missing) => Err(unauthenticated()),
+        Ok(Found::Live(session)) => Ok((store, *session, policy)),
+        Ok(Found::Ended | Found::Missing) => Err(unauthenticated()),
         Err(error) => Err(unavailable("authenticate", &error)),
     }
 }

@@ -93,22 +93,21 @@ pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
         let last = db.query("SELECT hash FROM security_events ORDER BY id DESC LIMIT 1", &[])?;
         let mut prev =
             last.first().and_then(|row| row.first()).and_then(SqlValue::as_str).unwrap_or(GENESIS).to_owned();
-        let mut erased: Vec<&str> = Vec::new();
-        let mut present: Vec<&str> = Vec::new();
+        // Whether each account named still exists, asked once per account.
+        let mut exists: Vec<(&str, bool)> = Vec::new();
         for event in events {
             let gone = match event.user_id {
                 None => false,
-                Some(user) if present.contains(&user) => false,
-                Some(user) if erased.contains(&user) => true,
-                Some(user) => {
-                    let found = db.query("SELECT 1 FROM users WHERE id = $1", &[SqlValue::Text(user.to_owned())])?;
-                    if found.is_empty() {
-                        erased.push(user)
-                    } else {
-                        present.push(user)
+                Some(user) => match exists.iter().find(|(known, _)| *known == user) {
+                    Some((_, there)) => !there,
+                    None => {
+                        let there = !db
+                            .query("SELECT 1 FROM users WHERE id = $1", &[SqlValue::Text(user.to_owned())])?
+                            .is_empty();
+                        exists.push((user, there));
+                        !there
                     }
-                    found.is_empty()
-                }
+                },
             };
             let kept = if gone { Event { ip: "", user_agent: "", ..event.clone() } } else { event.clone() };
             prev = append(db, &kept, at, prev)?;

@@ -1,7 +1,8 @@
 //! Which handler answers which request: one table ([`ROUTES`]) of every path and its handlers per method, from which
 //! dispatch and a 405's `Allow` both come; `{id}` in a path matches one segment. An unknown path is 404 and a known
 //! path with another method 405, both as JSON. The operations endpoints (`/healthz`, `/readyz`,
-//! `POST /v1/admin/migrate`, `GET /v1/admin/metrics`) and `/openapi.json` ([`OPENAPI`], kept equal to the table by a test) live here.
+//! `POST /v1/admin/migrate`, `GET /v1/admin/metrics`) and `/openapi.json` ([`OPENAPI`], kept equal to the table by
+//! a test) live here.
 
 use serde_json::json;
 use sha2::{Digest, Sha256};

@@ -39,12 +39,9 @@ pub fn introspect(request: &Request, get: Lookup<'_>) -> Reply {
     };
     let inactive = || Reply::json(200, &json!({"active": false}));
     let Ok(key) = tokens::storage_key(body.token.trim()) else { return inactive() };
-    let policy = match crate::policy::current(get) {
+    let policy = match crate::auth::policy_or_reply(get) {
         Ok(policy) => policy,
-        Err(error) => {
-            eprintln!("{error}");
-            return Reply::error(500, "misconfigured", "the session policy variables are invalid");
-        }
+        Err(refusal) => return refusal,
     };
     let store = match Store::open(get) {
         Ok(store) => store,
@@ -67,7 +64,7 @@ pub fn introspect(request: &Request, get: Lookup<'_>) -> Reply {
                 }),
             )
         }
-        Ok(Found::Ended(..) | Found::Missing) => inactive(),
+        Ok(Found::Ended | Found::Missing) => inactive(),
         Err(error) => unavailable("introspect", &error),
     }
 }

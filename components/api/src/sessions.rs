@@ -102,10 +102,10 @@ pub struct Expired {
 /// What a lookup found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Found {
-    /// A live session.
-    Live(Session),
-    /// A session that had just expired, now ended; with the reason (`expired` or `idle_expired`).
-    Ended(Session, &'static str),
+    /// A live session (boxed: the other variants carry nothing).
+    Live(Box<Session>),
+    /// A session that had just expired, now ended (and remembered for [`Store::take_expired`]).
+    Ended,
     /// Nothing under that key.
     Missing,
 }
@@ -435,15 +435,15 @@ impl Store {
                     self.touch(&session, now)?;
                     session.last_seen_at = now;
                 }
-                Ok(Found::Live(session))
+                Ok(Found::Live(Box::new(session)))
             }
             SessionStatus::IdleExpired => {
                 self.end(&session, "idle_expired", now)?;
-                Ok(Found::Ended(session, "idle_expired"))
+                Ok(Found::Ended)
             }
             SessionStatus::Expired => {
                 self.end(&session, "expired", now)?;
-                Ok(Found::Ended(session, "expired"))
+                Ok(Found::Ended)
             }
         }
     }
@@ -589,7 +589,7 @@ impl Store {
         let mut sessions = Vec::new();
         for key in keys {
             match self.check(&key, policy, now, false)? {
-                Found::Live(session) if session.user_id == user_id => sessions.push(session),
+                Found::Live(session) if session.user_id == user_id => sessions.push(*session),
                 // Gone from the live store but still indexed: drop the stale index entry.
                 Found::Missing => {
                     if let Some(redis) = &self.redis {
@@ -600,7 +600,7 @@ impl Store {
                         self.end_record(&key, "expired", now)?;
                     }
                 }
-                Found::Live(_) | Found::Ended(..) => {}
+                Found::Live(_) | Found::Ended => {}
             }
         }
         sessions.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
