@@ -47,7 +47,10 @@ pub fn introspect(request: &Request, get: Lookup<'_>) -> Reply {
         Ok(store) => store,
         Err(error) => return unavailable("introspect", &error),
     };
-    match store.find(&key, &policy, now()) {
+    let now = now();
+    let found = store.find(&key, &policy, now);
+    crate::auth::record_expired(&store, request, now);
+    match found {
         Ok(Found::Live(session)) => {
             let (expires_at, _) = expiry(&session, &policy);
             Reply::json(

@@ -377,6 +377,13 @@ fn every_refusal_is_an_event_and_a_lost_event_is_counted() {
         }
         assert_eq!(get(&app, &token, "/v1/sessions").json()["sessions"].as_array().unwrap().len(), 1, "{backend:?}");
         assert!(from_loopback(events_of_kind(&app, "session_expired"), Some(&user)), "{backend:?}");
+        // An introspection that finds a session past its lifetime records its expiry too.
+        let third = token_of(&app.login("watched@example.com", PASSWORD, &[]));
+        app.age_session(&third, 25 * 3600, 0);
+        let before = events_of_kind(&app, "session_expired").len();
+        let introspected = app.post_with_key("/v1/introspect", &json!({"token": third}).to_string());
+        assert_eq!(introspected.json()["active"], false, "{backend:?}");
+        assert_eq!(events_of_kind(&app, "session_expired").len(), before + 1, "{backend:?}");
 
         // An event that cannot be written is logged and counted, and the request still answers.
         app.execute(match backend {
