@@ -17,5 +17,6 @@ mod support;
 
 mod api;
 mod jco;
+mod layers;
 mod mfa_core;
 mod session_policy;

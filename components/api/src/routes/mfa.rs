@@ -1,0 +1,183 @@
+//! The signed-in user's second factors:
+//!
+//! - `GET /v1/mfa/factors`: authenticators and phones, with the backup codes left.
+//! - `POST /v1/mfa/totp` `{"name"?}`: starts an authenticator enrollment (the secret shown once, as Base32, as the
+//!   `otpauth://` URI and as its QR code, SVG text and PNG in Base64); `GET /v1/mfa/totp/{id}/qr.svg` and
+//!   `qr.png` serve the QR code until it is confirmed; `POST /v1/mfa/totp/{id}/confirm` `{"code"}` enables it;
+//!   `DELETE /v1/mfa/totp/{id}` removes one.
+//! - `POST /v1/mfa/sms` `{"phone"}`: a phone gets a code; `POST /v1/mfa/sms/{id}/confirm` `{"code"}` enables it;
+//!   `DELETE /v1/mfa/sms/{id}` removes it.
+//! - `GET /v1/mfa/backup-codes`: how many are left; `POST /v1/mfa/backup-codes`: a new set.
+//!
+//! Every one of these but the two reads needs a recent authentication (step-up), else `403 step_up_required`: a
+//! first factor too, or whoever holds a stale session could enroll their own authenticator and step up with it.
+//! Enabling a first factor answers the backup codes, shown once.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::answer::Answer;
+use super::caller::{self, path_id};
+use crate::domain::context::Ctx;
+use crate::domain::mfa::backup_codes;
+use crate::domain::mfa::{factors, sms, totp};
+use crate::http::{Reply, Request, body};
+use crate::model::FactorKind;
+
+/// The path prefix of one authenticator.
+const TOTP: &str = "/v1/mfa/totp/";
+
+/// The path prefix of one phone.
+const PHONE: &str = "/v1/mfa/sms/";
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Start {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Code {
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddPhone {
+    phone: String,
+}
+
+/// `answer` with the backup codes of a first factor added.
+fn with_backup_codes(mut answer: Value, codes: Option<Vec<String>>) -> Reply {
+    if let (Some(codes), Some(fields)) = (codes, answer.as_object_mut()) {
+        fields.insert("backup_codes".to_owned(), json!(codes));
+    }
+    Reply::json(200, &answer)
+}
+
+/// `GET /v1/mfa/factors`.
+pub fn list(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, _) = caller::session(request, ctx)?;
+    let (authenticators, phones, left) = factors::list(ctx, &session)?;
+    let mut shown: Vec<Value> = authenticators
+        .iter()
+        .map(|totp| {
+            json!({
+                "id": totp.id,
+                "kind": FactorKind::Totp,
+                "name": totp.name,
+                "enabled": totp.enabled,
+                "created_at": totp.created_at,
+                "confirmed_at": totp.confirmed_at,
+            })
+        })
+        .collect();
+    shown.extend(phones.iter().map(|phone| {
+        json!({
+            "id": phone.id,
+            "kind": FactorKind::Sms,
+            "name": phone.masked(),
+            "enabled": phone.enabled,
+            "created_at": phone.created_at,
+            "confirmed_at": phone.confirmed_at,
+        })
+    }));
+    Ok(Reply::json(200, &json!({"factors": shown, "backup_codes": left})))
+}
+
+/// `POST /v1/mfa/totp`.
+pub fn totp_start(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, _) = caller::recent_session(request, ctx)?;
+    let body: Start = body::json_or_default(request)?;
+    let enrollment = totp::start(ctx, &session, body.name)?;
+    let id = &enrollment.id;
+    Ok(Reply::json(
+        201,
+        &json!({
+            "id": id,
+            "name": enrollment.name,
+            "secret": enrollment.secret,
+            "otpauth_uri": enrollment.uri,
+            "qr_svg": enrollment.svg,
+            "qr_png": STANDARD.encode(&enrollment.png),
+            "qr_svg_url": format!("{TOTP}{id}/qr.svg"),
+            "qr_png_url": format!("{TOTP}{id}/qr.png"),
+        }),
+    ))
+}
+
+/// `GET /v1/mfa/totp/{id}/qr.svg`.
+pub fn totp_qr_svg(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, policy) = caller::recent_session(request, ctx)?;
+    let svg = totp::qr_svg(ctx, &session, &policy, path_id(request, TOTP))?;
+    Ok(Reply::content("image/svg+xml", svg.into_bytes()))
+}
+
+/// `GET /v1/mfa/totp/{id}/qr.png`.
+pub fn totp_qr_png(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, policy) = caller::recent_session(request, ctx)?;
+    Ok(Reply::content("image/png", totp::qr_png(ctx, &session, &policy, path_id(request, TOTP))?))
+}
+
+/// `POST /v1/mfa/totp/{id}/confirm`.
+pub fn totp_confirm(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, policy) = caller::recent_session(request, ctx)?;
+    let body: Code = body::json(request)?;
+    let (totp, codes) = totp::confirm(ctx, &session, &policy, path_id(request, TOTP), &body.code)?;
+    Ok(with_backup_codes(json!({"id": totp.id, "name": totp.name, "enabled": true}), codes))
+}
+
+/// Removes the factor of `kind` whose id follows `prefix` in the path.
+fn remove(request: &Request, ctx: &Ctx, prefix: &str, kind: FactorKind) -> Answer {
+    let (session, _) = caller::recent_session(request, ctx)?;
+    let id = path_id(request, prefix);
+    factors::remove(ctx, &session, id, kind)?;
+    Ok(Reply::json(200, &json!({"removed": id})))
+}
+
+/// `DELETE /v1/mfa/totp/{id}`.
+pub fn totp_remove(request: &Request, ctx: &Ctx) -> Answer {
+    remove(request, ctx, TOTP, FactorKind::Totp)
+}
+
+/// `POST /v1/mfa/sms`.
+pub fn sms_add(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, _) = caller::recent_session(request, ctx)?;
+    let body: AddPhone = body::json(request)?;
+    let added = sms::add_phone(ctx, &session, &body.phone)?;
+    let phone = &added.phone;
+    Ok(Reply::json(
+        201,
+        &json!({"id": phone.id, "phone": phone.masked(), "enabled": false, "code_expires_at": added.code_expires_at}),
+    ))
+}
+
+/// `POST /v1/mfa/sms/{id}/confirm`.
+pub fn sms_confirm(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, policy) = caller::recent_session(request, ctx)?;
+    let body: Code = body::json(request)?;
+    let (phone, codes) = sms::confirm_phone(ctx, &session, &policy, path_id(request, PHONE), &body.code)?;
+    Ok(with_backup_codes(json!({"id": phone.id, "phone": phone.masked(), "enabled": true}), codes))
+}
+
+/// `DELETE /v1/mfa/sms/{id}`.
+pub fn sms_remove(request: &Request, ctx: &Ctx) -> Answer {
+    remove(request, ctx, PHONE, FactorKind::Sms)
+}
+
+/// `GET /v1/mfa/backup-codes`.
+pub fn backup_codes_left(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, _) = caller::session(request, ctx)?;
+    Ok(Reply::json(200, &backup_codes::left(ctx, &session)?))
+}
+
+/// `POST /v1/mfa/backup-codes`: a new set (the old one is void).
+pub fn backup_codes_regenerate(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, _) = caller::recent_session(request, ctx)?;
+    let codes = backup_codes::regenerate(ctx, &session)?;
+    Ok(Reply::json(201, &json!({"codes": codes, "remaining": codes.len(), "warning": false})))
+}

@@ -1,0 +1,102 @@
+//! The service API for a product's backend, authenticated by the service API key (`Authorization: Bearer <key>`,
+//! compared in constant time):
+//!
+//! - `POST /v1/introspect` `{"token", "token_type_hint"?}`: RFC 7662's shape. An active session answers
+//!   `{"active": true, "sub", "sid", "exp", "iat", "aal", "auth_time", "token_type"}`; anything else (unknown,
+//!   revoked, expired, malformed) answers only `{"active": false}`.
+//! - `POST /v1/service/users` `{"external_id", "email"?}`: finds or creates (201; 200 when it existed).
+//! - `GET /v1/service/users/{id}`, `POST /v1/service/users/{id}/revoke-sessions`,
+//!   `POST /v1/service/users/{id}/challenge` (verified with `POST /v1/login/verify`; 409 `no_second_factor` if
+//!   none), `POST /v1/service/users/{id}/reset-second-factor`.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::answer::Answer;
+use super::caller::{self, path_id};
+use super::login::challenge_reply;
+use crate::domain::context::Ctx;
+use crate::domain::service;
+use crate::domain::sessions::expiry;
+use crate::http::{Reply, Request, body};
+use crate::store::users::User;
+
+/// The path prefix of one user.
+const ONE_USER: &str = "/v1/service/users/";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Introspection {
+    token: String,
+    /// RFC 7662's optional hint; only session tokens exist here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    external_id: String,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+fn user_json(user: &User) -> serde_json::Value {
+    json!({"id": user.id, "external_id": user.external_id, "email": user.email, "created_at": user.created_at})
+}
+
+/// `POST /v1/introspect`.
+pub fn introspect(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let body: Introspection = body::json(request)?;
+    let Some((session, policy)) = service::introspect(ctx, &body.token)? else {
+        return Ok(Reply::json(200, &json!({"active": false})));
+    };
+    let (expires_at, _) = expiry(&session, &policy);
+    Ok(Reply::json(
+        200,
+        &json!({
+            "active": true,
+            "sub": session.user_id,
+            "sid": session.id,
+            "exp": expires_at,
+            "iat": session.created_at,
+            "aal": session.aal,
+            "auth_time": session.auth_time,
+            "token_type": "Bearer",
+        }),
+    ))
+}
+
+/// `POST /v1/service/users`.
+pub fn find_or_create(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let body: NewUser = body::json(request)?;
+    let (user, created) = service::find_or_create(ctx, &body.external_id, body.email.as_deref())?;
+    Ok(Reply::json(if created { 201 } else { 200 }, &json!({"user": user_json(&user), "created": created})))
+}
+
+/// `GET /v1/service/users/{id}`.
+pub fn show(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    Ok(Reply::json(200, &json!({"user": user_json(&service::user(ctx, path_id(request, ONE_USER))?)})))
+}
+
+/// `POST /v1/service/users/{id}/revoke-sessions`.
+pub fn revoke_sessions(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    Ok(Reply::json(200, &json!({"revoked": service::revoke_sessions(ctx, path_id(request, ONE_USER))?})))
+}
+
+/// `POST /v1/service/users/{id}/challenge`.
+pub fn challenge(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    Ok(challenge_reply(&service::challenge(ctx, path_id(request, ONE_USER))?))
+}
+
+/// `POST /v1/service/users/{id}/reset-second-factor`.
+pub fn reset_second_factor(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    Ok(Reply::json(200, &json!({"reset": service::reset_second_factor(ctx, path_id(request, ONE_USER))?})))
+}

@@ -1,0 +1,119 @@
+//! Counters on SQLite: throttle counters in the `throttle_counters` table (a swap runs in `BEGIN IMMEDIATE`, which
+//! serialises writers, in at most five statements: a writer holds SQLite's lock meanwhile), metrics in
+//! `app_metrics`.
+
+use std::rc::Rc;
+
+use super::{Counters, Pair, Swap, Values, Write};
+use crate::store::error::StoreError;
+use crate::store::sql::{Db, SqlValue};
+
+/// Counters in the SQLite database.
+pub struct SqliteCounters {
+    db: Rc<Db>,
+}
+
+impl SqliteCounters {
+    /// Counters in `db`.
+    pub fn new(db: Rc<Db>) -> Self {
+        Self { db }
+    }
+
+    /// Writes `writes` to `keys` in at most two statements (the forgotten ones and the expired go in one, the rest
+    /// in one upsert).
+    fn write(&self, keys: &[String], writes: &[Write], now: i64) -> Result<(), StoreError> {
+        let int = |value: u64| SqlValue::Int(i64::try_from(value).unwrap_or(i64::MAX));
+        let forgotten: Vec<SqlValue> = keys
+            .iter()
+            .zip(writes)
+            .filter(|(_, write)| write.is_none())
+            .map(|(key, _)| SqlValue::Text(key.clone()))
+            .collect();
+        let sweep = format!(
+            "DELETE FROM throttle_counters WHERE expires_at <= $1 OR key IN ({})",
+            placeholders(2, forgotten.len())
+        );
+        let mut params = vec![SqlValue::Int(now)];
+        params.extend(forgotten);
+        self.db.execute(&sweep, &params)?;
+        let kept: Vec<(&String, Pair, u64)> =
+            keys.iter().zip(writes).filter_map(|(key, write)| write.map(|(pair, ttl)| (key, pair, ttl))).collect();
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::new();
+        let mut params = Vec::new();
+        for (key, (first, second), ttl) in kept {
+            let n = params.len();
+            rows.push(format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
+            let expires_at = now.saturating_add(i64::try_from(ttl.max(1)).unwrap_or(i64::MAX));
+            params.extend([SqlValue::Text(key.clone()), int(first), int(second), SqlValue::Int(expires_at)]);
+        }
+        self.db.execute(
+            &format!(
+                "INSERT INTO throttle_counters (key, first, second, expires_at) VALUES {} ON CONFLICT (key) DO \
+                 UPDATE SET first = excluded.first, second = excluded.second, expires_at = excluded.expires_at",
+                rows.join(", ")
+            ),
+            &params,
+        )?;
+        Ok(())
+    }
+}
+
+/// `$first, $first+1, ...`: one placeholder per key.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+impl Counters for SqliteCounters {
+    fn read(&self, keys: &[String], now: i64) -> Result<Values, StoreError> {
+        let mut params = vec![SqlValue::Int(now)];
+        params.extend(keys.iter().cloned().map(SqlValue::Text));
+        let found: Vec<(String, i64, i64)> = self.db.rows(
+            &format!(
+                "SELECT key, first, second FROM throttle_counters WHERE expires_at > $1 AND key IN ({})",
+                placeholders(2, keys.len())
+            ),
+            &params,
+        )?;
+        let pair = |first: i64, second: i64| Some((u64::try_from(first).ok()?, u64::try_from(second).ok()?));
+        Ok(keys
+            .iter()
+            .map(|key| found.iter().find(|(k, _, _)| k == key).and_then(|(_, first, second)| pair(*first, *second)))
+            .collect())
+    }
+
+    fn swap(&self, swap: &Swap<'_>) -> Result<Option<Values>, StoreError> {
+        let Swap { keys, expected, writes, now } = *swap;
+        self.db.execute("BEGIN IMMEDIATE", &[])?;
+        let result = (|| -> Result<Option<Vec<Option<Pair>>>, StoreError> {
+            let current = self.read(keys, now)?;
+            if current != expected {
+                return Ok(Some(current));
+            }
+            self.write(keys, writes, now)?;
+            Ok(None)
+        })();
+        let end = if matches!(result, Ok(None)) { "COMMIT" } else { "ROLLBACK" };
+        self.db.execute(end, &[])?;
+        result
+    }
+
+    fn count(&self, series: &[String]) -> Result<(), StoreError> {
+        for name in series {
+            self.db.execute(
+                "INSERT INTO app_metrics (name, value) VALUES ($1, 1) \
+                 ON CONFLICT (name) DO UPDATE SET value = app_metrics.value + 1",
+                &[SqlValue::Text(name.clone())],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn metrics(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut counts: Vec<(String, i64)> = self.db.rows("SELECT name, value FROM app_metrics", &[])?;
+        counts.sort();
+        Ok(counts)
+    }
+}

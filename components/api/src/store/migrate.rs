@@ -1,0 +1,165 @@
+//! Schema migrations: the numbered SQL files in `migrations/` (one set for Postgres, one for SQLite), applied in
+//! order by `POST /v1/admin/migrate` and recorded in `schema_migrations`. Applying is idempotent and runs in one
+//! transaction; on Postgres it first takes `pg_advisory_xact_lock`, so two instances migrating at once apply each
+//! migration exactly once; on SQLite `BEGIN IMMEDIATE` does the same. `/readyz` fails until the schema is current.
+
+use super::sql::{Db, DbError, SqlValue};
+
+/// One migration.
+#[derive(Debug)]
+pub struct Migration {
+    /// Its number; applied in increasing order.
+    pub version: i64,
+    /// A short name.
+    pub name: &'static str,
+    /// The Postgres statements.
+    pub postgres: &'static str,
+    /// The SQLite statements.
+    pub sqlite: &'static str,
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts_sessions_events",
+        postgres: include_str!("../../../../migrations/postgres/0001_accounts_sessions_events.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0001_accounts_sessions_events.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "devices_and_throttles",
+        postgres: include_str!("../../../../migrations/postgres/0002_devices_and_throttles.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0002_devices_and_throttles.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "login_challenges",
+        postgres: include_str!("../../../../migrations/postgres/0003_login_challenges.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0003_login_challenges.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "second_factors",
+        postgres: include_str!("../../../../migrations/postgres/0004_second_factors.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0004_second_factors.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "app_metrics",
+        postgres: include_str!("../../../../migrations/postgres/0005_app_metrics.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0005_app_metrics.sql"),
+    },
+];
+
+/// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).
+const LOCK_KEY: i64 = 0x6d66_612d_6d69_6772;
+
+/// The newest schema version this build knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The statements of a migration file: `--` comment lines dropped, split at each `;` that ends a line.
+pub fn statements(sql: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            let statement = current.trim().trim_end_matches(';').trim().to_owned();
+            if !statement.is_empty() {
+                statements.push(statement);
+            }
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        statements.push(current.trim().to_owned());
+    }
+    statements
+}
+
+/// The schema version the database is at (0 before any migration).
+pub fn current(db: &Db) -> Result<i64, DbError> {
+    let exists = if db.is_postgres() {
+        db.query("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?
+    } else {
+        db.query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", &[])?
+    };
+    let exists = exists.first().and_then(|row| row.first()).and_then(SqlValue::as_bool).unwrap_or(false);
+    if !exists {
+        return Ok(0);
+    }
+    let rows = db.query("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?;
+    Ok(rows.first().and_then(|row| row.first()).and_then(SqlValue::as_i64).unwrap_or(0))
+}
+
+/// Applies every pending migration; returns the versions applied now (empty when already current).
+pub fn migrate(db: &Db, now: i64) -> Result<Vec<i64>, DbError> {
+    db.transaction(|| apply_pending(db, now))
+}
+
+fn apply_pending(db: &Db, now: i64) -> Result<Vec<i64>, DbError> {
+    if db.is_postgres() {
+        db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(LOCK_KEY)])?;
+    }
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL)",
+        &[],
+    )?;
+    let applied: Vec<i64> =
+        db.query("SELECT version FROM schema_migrations", &[])?.iter().filter_map(|r| r.first()?.as_i64()).collect();
+    let mut now_applied = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let sql = if db.is_postgres() { migration.postgres } else { migration.sqlite };
+        for statement in statements(sql) {
+            db.execute(&statement, &[])?;
+        }
+        db.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[SqlValue::Int(migration.version), SqlValue::Text(migration.name.to_owned()), SqlValue::Int(now)],
+        )?;
+        now_applied.push(migration.version);
+    }
+    Ok(now_applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_split_into_statements() {
+        let sql =
+            "-- a comment; with a semicolon\nCREATE TABLE a (\n  x BIGINT -- inline\n);\n\nCREATE INDEX i ON a (x);\n";
+        assert_eq!(statements(sql), ["CREATE TABLE a (\n  x BIGINT -- inline\n)", "CREATE INDEX i ON a (x)"]);
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order_and_both_dialects_have_the_same_tables() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, i64::try_from(index).unwrap() + 1);
+            let tables = |sql: &str| -> Vec<String> {
+                statements(sql)
+                    .iter()
+                    .filter_map(|s| {
+                        s.strip_prefix("CREATE TABLE ").map(|r| r.split_whitespace().next().unwrap().to_owned())
+                    })
+                    .collect()
+            };
+            // Throttle counters live in Redis on the other backend.
+            let sqlite: Vec<String> =
+                tables(migration.sqlite).into_iter().filter(|table| table != "throttle_counters").collect();
+            assert_eq!(tables(migration.postgres), sqlite, "{}", migration.name);
+            assert!(!tables(migration.postgres).is_empty());
+        }
+        assert_eq!(latest(), i64::try_from(MIGRATIONS.len()).unwrap());
+    }
+}
