@@ -1,17 +1,20 @@
 //! The `mfa-host` command line: `mfa-host build` runs the components' build commands; `mfa-host up` serves the
-//! app until SIGINT or SIGTERM, then lets in-flight requests finish and exits 0.
+//! app (after the optional startup request) until SIGINT or SIGTERM, then lets in-flight requests finish and exits 0.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use mfa_host::build::build_all;
-use mfa_host::manifest::Manifest;
-use mfa_host::runtime_config::RuntimeConfig;
-use mfa_host::server::{App, Limits};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use mfa_host::app::build::build_all;
+use mfa_host::app::manifest::Manifest;
+use mfa_host::app::runtime_config::RuntimeConfig;
+use mfa_host::serve::startup::StartupRequest;
+use mfa_host::serve::{App, Limits};
 
 /// Runs this project's spin.toml as Spin does.
 #[derive(Parser)]
@@ -30,50 +33,85 @@ enum Command {
         from: PathBuf,
     },
     /// Serve the app over HTTP.
-    Up {
-        /// The manifest.
-        #[arg(long, short = 'f', default_value = "spin.toml")]
-        from: PathBuf,
-        /// The address to listen on (port 0 picks a free one; the address is printed).
-        #[arg(long, default_value = "127.0.0.1:3000")]
-        listen: SocketAddr,
-        /// A runtime config file (`[sqlite_database.<label>]` tables).
-        #[arg(long)]
-        runtime_config_file: Option<PathBuf>,
-        /// Instances running at once; requests beyond wait, then get 503.
-        #[arg(long, default_value_t = 64)]
-        max_instances: u32,
-        /// Milliseconds a request may wait for a free instance before it gets 503.
-        #[arg(long, default_value_t = 5000)]
-        queue_timeout_ms: u64,
-        /// Linear memory one instance may use, in MiB.
-        #[arg(long, default_value_t = 128)]
-        memory_mib: usize,
-        /// Seconds a guest may run for one request before it is stopped (504).
-        #[arg(long, default_value_t = 30)]
-        timeout_secs: u64,
-        /// Serve Prometheus metrics at `/metrics` on this separate address (off unless given).
-        #[arg(long)]
-        admin_listen: Option<SocketAddr>,
-        /// Where compiled components are cached [default: $XDG_CACHE_HOME/mfa-host, else ~/.cache/mfa-host].
-        #[arg(long, conflicts_with = "disable_cache")]
-        cache_dir: Option<PathBuf>,
-        /// Compile every component at each start instead of using the cache.
-        #[arg(long)]
-        disable_cache: bool,
-        /// Seconds a client may take to send a request's head before its connection is closed.
-        #[arg(long, default_value_t = 10)]
-        header_timeout_secs: u64,
-        /// Seconds a client may pause while sending a request's body before it gets 408.
-        #[arg(long, default_value_t = 10)]
-        body_idle_timeout_secs: u64,
-        /// The largest request body taken, in bytes (a larger one gets 413, at once when declared).
-        #[arg(long, default_value_t = 1 << 20)]
-        max_body_bytes: u64,
-        /// Connections open at once; one more is answered 503 and closed.
-        #[arg(long, default_value_t = 1024)]
-        max_connections: usize,
-    },
+    Up(Box<Up>),
+}
+
+/// The options of `mfa-host up`.
+#[derive(Args)]
+struct Up {
+    /// The manifest.
+    #[arg(long, short = 'f', default_value = "spin.toml")]
+    from: PathBuf,
+    /// The address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// A runtime config file (`[sqlite_database.<label>]` tables).
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
+    /// Instances running at once; requests beyond wait, then get 503.
+    #[arg(long, default_value_t = 64)]
+    max_instances: u32,
+    /// Milliseconds a request may wait for a free instance before it gets 503.
+    #[arg(long, default_value_t = 5000)]
+    queue_timeout_ms: u64,
+    /// Linear memory one instance may use, in MiB.
+    #[arg(long, default_value_t = 128)]
+    memory_mib: usize,
+    /// Seconds a guest may run for one request before it is stopped (504).
+    #[arg(long, default_value_t = 30)]
+    timeout_secs: u64,
+    /// Serve Prometheus metrics at `/metrics` on this separate address (off unless given).
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+    /// Where compiled components are cached [default: $XDG_CACHE_HOME/mfa-host, else ~/.cache/mfa-host].
+    #[arg(long, conflicts_with = "disable_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every component at each start instead of using the cache.
+    #[arg(long)]
+    disable_cache: bool,
+    /// Seconds a client may take to send a request's head before its connection is closed.
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a client may pause while sending a request's body before it gets 408.
+    #[arg(long, default_value_t = 10)]
+    body_idle_timeout_secs: u64,
+    /// The largest request body taken, in bytes (a larger one gets 413, at once when declared).
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body_bytes: u64,
+    /// Connections open at once; one more is answered 503 and closed.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// A request to send to the app once it serves, before the banner (e.g. `POST /v1/admin/migrate`); an answer
+    /// other than 2xx stops startup with the app's answer.
+    #[arg(long, num_args = 2, value_names = ["METHOD", "PATH"])]
+    startup_request: Option<Vec<String>>,
+    /// Send the startup request with `authorization: Bearer <value>`, the value of this application variable.
+    #[arg(long, value_name = "NAME", requires = "startup_request")]
+    startup_bearer_variable: Option<String>,
+}
+
+impl Up {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_instances: self.max_instances,
+            queue_timeout: Duration::from_millis(self.queue_timeout_ms),
+            memory_bytes: self.memory_mib.saturating_mul(1 << 20),
+            request_timeout: Duration::from_secs(self.timeout_secs),
+            cache_dir: if self.disable_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) },
+            header_read_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_idle_timeout: Duration::from_secs(self.body_idle_timeout_secs),
+            max_body_bytes: self.max_body_bytes,
+            max_connections: self.max_connections,
+        }
+    }
+
+    /// The startup request as given (its bearer token is added once the app's variables are resolved).
+    fn startup_request(&self) -> anyhow::Result<Option<StartupRequest>> {
+        match self.startup_request.as_deref() {
+            Some([method, path]) => StartupRequest::new(method, path).context("--startup-request").map(Some),
+            _ => Ok(None),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -82,36 +120,7 @@ fn main() -> ExitCode {
         Command::Build { from } => Manifest::load(&from)
             .map_err(|error| error.to_string())
             .and_then(|manifest| build_all(&manifest, &mut std::io::stdout()).map(drop).map_err(|e| e.to_string())),
-        Command::Up {
-            from,
-            listen,
-            runtime_config_file,
-            max_instances,
-            queue_timeout_ms,
-            memory_mib,
-            timeout_secs,
-            admin_listen,
-            cache_dir,
-            disable_cache,
-            header_timeout_secs,
-            body_idle_timeout_secs,
-            max_body_bytes,
-            max_connections,
-        } => {
-            let limits = Limits {
-                max_instances,
-                queue_timeout: std::time::Duration::from_millis(queue_timeout_ms),
-                memory_bytes: memory_mib.saturating_mul(1 << 20),
-                request_timeout: std::time::Duration::from_secs(timeout_secs),
-                cache_dir: if disable_cache { None } else { cache_dir.or_else(default_cache_dir) },
-                header_read_timeout: std::time::Duration::from_secs(header_timeout_secs),
-                body_idle_timeout: std::time::Duration::from_secs(body_idle_timeout_secs),
-                max_body_bytes,
-                max_connections,
-            };
-            up(&from, runtime_config_file.as_deref(), listen, admin_listen, limits)
-                .map_err(|error| format!("{error:#}"))
-        }
+        Command::Up(options) => up(&options).map_err(|error| format!("{error:#}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -122,13 +131,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn up(
-    from: &std::path::Path,
-    runtime_config_file: Option<&std::path::Path>,
-    listen: SocketAddr,
-    admin_listen: Option<SocketAddr>,
-    limits: Limits,
-) -> anyhow::Result<()> {
+fn up(options: &Up) -> anyhow::Result<()> {
+    let startup = options.startup_request()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -136,17 +140,26 @@ fn up(
         )
         .with_writer(std::io::stderr)
         .init();
-    let manifest = Manifest::load(from)?;
-    let runtime_config = match runtime_config_file {
+    let manifest = Manifest::load(&options.from)?;
+    let runtime_config = match &options.runtime_config_file {
         Some(path) => RuntimeConfig::load(path, &std::env::current_dir()?)?,
         None => RuntimeConfig::default(),
     };
-    let app = Arc::new(App::load(&manifest, &runtime_config, |name| std::env::var(name).ok(), limits)?);
+    let app = Arc::new(App::load(&manifest, &runtime_config, |name| std::env::var(name).ok(), options.limits())?);
+    let startup = match (startup, &options.startup_bearer_variable) {
+        (Some(request), Some(name)) => {
+            let token = app.variable(name).with_context(|| {
+                format!("--startup-bearer-variable: the app declares no variable {name:?} in [variables]")
+            })?;
+            Some(request.with_bearer(token))
+        }
+        (startup, _) => startup,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
         let address = listener.local_addr()?;
-        let admin = match admin_listen {
+        let admin = match options.admin_listen {
             Some(admin) => Some(tokio::net::TcpListener::bind(admin).await?),
             None => None,
         };
@@ -167,9 +180,9 @@ fn up(
             }
         };
         let server = tokio::spawn(app.clone().serve(listener, admin, shutdown));
-        if let Some(key) = app.migration_key() {
-            // Served before the banner, so whoever waits for the banner finds the schema current.
-            if let Err(error) = migrate(address, key).await {
+        if let Some(startup) = startup {
+            // Answered before the banner, so whoever waits for the banner finds the app ready.
+            if let Err(error) = startup.send(address).await {
                 let _ = stop.send(());
                 let _ = server.await;
                 return Err(error);
@@ -181,28 +194,6 @@ fn up(
         drop(stdout);
         server.await?
     })
-}
-
-/// Calls the app's migration endpoint once (this project's convention, see [`App::migration_key`]) through the
-/// listener, as any client would; a refusal stops startup with the app's answer.
-async fn migrate(address: SocketAddr, key: &str) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use http_body_util::{BodyExt, Empty};
-
-    let stream = tokio::net::TcpStream::connect(address).await.context("connecting to serve the migration")?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    let request = hyper::Request::post(mfa_host::server::MIGRATE_PATH)
-        .header("host", address.to_string())
-        .header("authorization", format!("Bearer {key}"))
-        .body(Empty::<hyper::body::Bytes>::new())?;
-    let response = sender.send_request(request).await.context("calling the migration endpoint")?;
-    let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
-    let body = String::from_utf8_lossy(&body);
-    anyhow::ensure!(status.is_success(), "POST {} answered {status}: {body}", mfa_host::server::MIGRATE_PATH);
-    tracing::info!(answer = %body, "migrations applied");
-    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -1,7 +1,8 @@
-//! The source trees point one way: for the app (`components/api/src`) and the host (`host/src`), every
-//! `crate::`, `super::` and `self::` path in code (not in comments) is read, resolved to the module (file) it
-//! names, and checked: no module may name a module of a higher layer, and no set of modules may name each other in
-//! a cycle. A small reader of paths, not a Rust parser: enough for the project's own code.
+//! The source trees point one way (`../shared/DESIGN.md`, "Layout"): for the app (`components/api/src`) and the
+//! host (`host/src`), every `crate::`, `super::` and `self::` path in code (not in comments or unit tests) is read,
+//! resolved to the module (file) it names, and checked: no module may name a module of a higher layer, and no set
+//! of modules may name each other in a cycle. A small reader of paths, not a Rust parser: enough for the project's
+//! own code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,16 +17,12 @@ struct Tree {
 /// The app: routes -> http -> domain -> store -> config -> the vocabulary and the pure components' bindings.
 const APP: Tree = Tree {
     src: "components/api/src",
-    layers: &[
-        ("routes", 6),
-        ("http", 5),
-        ("domain", 4),
-        ("store", 3),
-        ("config", 2),
-        ("model", 1),
-        ("bindings", 1),
-    ],
+    layers: &[("routes", 6), ("http", 5), ("domain", 4), ("store", 3), ("config", 2), ("model", 1), ("bindings", 1)],
 };
+
+/// The host: serve -> runtime -> capabilities (one per Spin interface, on small views) -> app (the manifest and
+/// what it says).
+const HOST: Tree = Tree { src: "host/src", layers: &[("serve", 4), ("runtime", 3), ("capabilities", 2), ("app", 1)] };
 
 /// Every module of a tree: its path (`a::b`) and its code without comment lines and unit tests.
 fn modules(root: &Path) -> BTreeMap<String, String> {
@@ -73,7 +70,8 @@ fn children(code: &str) -> Vec<String> {
 /// level of `{a, b}` expanded.
 fn named_paths(code: &str) -> Vec<String> {
     let mut paths = Vec::new();
-    let starts: Vec<String> = ["crate::", "super::", "self::"].map(str::to_owned).into_iter().chain(children(code)).collect();
+    let starts: Vec<String> =
+        ["crate::", "super::", "self::"].map(str::to_owned).into_iter().chain(children(code)).collect();
     for start in &starts {
         let relative = !["crate::", "super::", "self::"].contains(&start.as_str());
         let mut rest = code;
@@ -202,6 +200,12 @@ fn the_app_imports_only_downwards_and_without_cycles() {
 }
 
 #[test]
+fn the_host_imports_only_downwards_and_without_cycles() {
+    let problems = problems(&HOST, repository());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
 fn the_checker_sees_an_upward_import_and_a_cycle() {
     let dir = std::env::temp_dir().join(format!("layers-{}", std::process::id()));
     let src = dir.join("src");
@@ -225,5 +229,8 @@ fn the_checker_sees_an_upward_import_and_a_cycle() {
 #[test]
 fn paths_are_read_with_their_groups() {
     let code = "use crate::store::{factors, users::User};\nlet x = super::Ctx::new(); use self::a::b; x::y::z;";
-    assert_eq!(named_paths(code), ["crate::store::factors", "crate::store::users::User", "super::Ctx::new", "self::a::b"]);
+    assert_eq!(
+        named_paths(code),
+        ["crate::store::factors", "crate::store::users::User", "super::Ctx::new", "self::a::b"]
+    );
 }

@@ -4,9 +4,11 @@
 // Test code: a failed `unwrap`/index IS the test failing, with a clear panic message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod build;
 mod compose;
 mod limits;
 mod postgres;
+mod startup;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -210,10 +212,17 @@ fn variables_come_from_the_environment_then_defaults_and_are_per_component() {
 
 /// Runs `mfa-host up` expecting it to fail at startup; returns its stderr.
 fn startup_error(manifest: &Path) -> String {
+    failed_startup(manifest, &[], &[])
+}
+
+/// Runs `mfa-host up` with `env` and `args`, expecting it to fail at startup; returns its stderr.
+fn failed_startup(manifest: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_mfa-host"))
         .args(["up", "--listen", "127.0.0.1:0", "--from"])
         .arg(manifest)
+        .args(args)
         .env_remove("SPIN_VARIABLE_SECRET_KEY")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(!output.status.success(), "startup should fail");
@@ -544,36 +553,4 @@ fn redis_connections_are_reused_only_after_a_full_reset() {
         redis_sequence(&host, &url, &[("SELECT", &["3"]), ("GET", &[&key])]),
         (200, "status:OK\nnil".to_owned())
     );
-}
-
-#[test]
-fn up_migrates_the_projects_app_before_announcing_itself() {
-    let dir = scratch("project-app");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let text = std::fs::read_to_string(root.join("spin.toml")).unwrap();
-    let text = text.replace("\"target/", &format!("\"{}/target/", root.display()));
-    std::fs::write(dir.join("spin.toml"), text).unwrap();
-    let _ = std::fs::remove_dir_all(dir.join(".spin"));
-    let host = Host::start(&dir.join("spin.toml"), &[("SPIN_VARIABLE_API_KEY", "test-key")], &[]);
-    // The banner came after the migration: the app is ready at once.
-    let (status, body) = host.get("/readyz", &[]);
-    assert_eq!(status, 200, "{body}");
-    drop(host);
-
-    // A migration that cannot run stops startup with the app's answer.
-    let error = {
-        let output = Command::new(env!("CARGO_BIN_EXE_mfa-host"))
-            .args(["up", "--listen", "127.0.0.1:0", "--from"])
-            .arg(dir.join("spin.toml"))
-            .envs([
-                ("SPIN_VARIABLE_API_KEY", "test-key"),
-                ("SPIN_VARIABLE_STORAGE", "redis-postgres"),
-                ("SPIN_VARIABLE_POSTGRES_PORT", "1"),
-            ])
-            .output()
-            .unwrap();
-        assert!(!output.status.success());
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    };
-    assert!(error.contains("POST /v1/admin/migrate answered 503") && error.contains("migration_failed"), "{error}");
 }

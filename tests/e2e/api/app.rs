@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use mfa_e2e::paths::{target_dir, workspace_dir};
-use mfa_host::manifest::{DependencySource, Manifest};
-use mfa_host::runtime_config::RuntimeConfig;
-use mfa_host::server::{App, Limits};
+use mfa_host::app::manifest::{DependencySource, Manifest};
+use mfa_host::app::runtime_config::RuntimeConfig;
+use mfa_host::serve::{App, Limits};
 use sha2::{Digest, Sha256};
 
 /// Which storage the app uses.

@@ -2,7 +2,7 @@
 //! entries: literal text with expressions naming application variables. Whitespace inside the braces is ignored;
 //! there are no filters or functions; an unclosed `{{` is an error.
 
-use crate::variables::{NameError, validate_name};
+use super::name::{NameError, validate_name};
 
 /// One piece of a template.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use crate::manifest::Manifest;
+use crate::app::manifest::Manifest;
 
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,8 @@ use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::runtime::call::Failure;
+
 /// Headers on every answer the host makes: HTTPS only, no sniffing, no framing, no referrer, nothing cached.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("strict-transport-security", "max-age=63072000; includeSubDomains"),
@@ -92,6 +94,16 @@ impl Refusal {
         text.push_str("\r\n");
         text.push_str(&body);
         text.into_bytes()
+    }
+}
+
+impl From<Failure> for Refusal {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Internal => Self::Internal,
+            Failure::Failed => Self::GuestFailed,
+            Failure::TimedOut => Self::GuestTimedOut,
+        }
     }
 }
 

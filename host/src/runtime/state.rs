@@ -1,19 +1,22 @@
 //! The per-request store state: one flat struct holding the WASI and WASI-HTTP contexts, the resource table, the
-//! memory limits, and the component's configuration (variables, allowed outbound hosts), as wasmtime's `serve`
-//! keeps one flat host state per request.
+//! memory limits, and the component's configuration (variables, allowed outbound hosts, databases, pools), as
+//! wasmtime's `serve` keeps one flat host state per request. Each Spin interface reaches it only through a view
+//! that borrows what that interface needs ([`RequestState::variables`], [`RequestState::sqlite`],
+//! [`RequestState::redis`], [`RequestState::postgres`]), as WASI reaches it through [`WasiView`].
 
 use std::sync::Arc;
 
 use wasmtime::StoreLimits;
-use wasmtime::component::{HasData, ResourceTable};
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::outbound_http::OutboundHttp;
-use crate::postgres_host::Pools;
-use crate::redis_pool::RedisPool;
-use crate::sqlite_host::Databases;
-use crate::variables::ComponentVariables;
+use crate::app::variables::ComponentVariables;
+use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::postgres::{Pools, PostgresView};
+use crate::capabilities::redis::{RedisPool, RedisView};
+use crate::capabilities::sqlite::{Databases, SqliteView};
+use crate::capabilities::variables::VariablesView;
 
 /// Everything one component may use, fixed at startup and shared by its requests.
 #[derive(Debug)]
@@ -54,18 +57,28 @@ impl RequestState {
         let hooks = config.outbound_http.clone();
         Self { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), limits, config, hooks }
     }
-}
 
-impl RequestState {
-    /// The store's resource table.
-    pub(crate) fn table(&mut self) -> &mut ResourceTable {
-        &mut self.table
+    /// What `fermyon:spin/variables` sees: the component's variables.
+    pub fn variables(&mut self) -> VariablesView<'_> {
+        VariablesView { variables: &self.config.variables }
     }
-}
 
-/// The Spin host interfaces (variables, SQLite, Redis) are all implemented on the request state itself.
-impl HasData for RequestState {
-    type Data<'a> = &'a mut RequestState;
+    /// What `spin:sqlite/sqlite` sees: the table, the app's databases, the labels the component may open.
+    pub fn sqlite(&mut self) -> SqliteView<'_> {
+        SqliteView { table: &mut self.table, databases: &self.config.sqlite, labels: &self.config.sqlite_labels }
+    }
+
+    /// What `fermyon:spin/redis` sees: the table, the app's idle connections, the component's allowed hosts.
+    pub fn redis(&mut self) -> RedisView<'_> {
+        let allowed_hosts = self.config.outbound_http.allowed_hosts();
+        RedisView { table: &mut self.table, pool: &self.config.redis, allowed_hosts }
+    }
+
+    /// What `spin:postgres/postgres` sees: the table, the app's pools, the component's allowed hosts.
+    pub fn postgres(&mut self) -> PostgresView<'_> {
+        let allowed_hosts = self.config.outbound_http.allowed_hosts();
+        PostgresView { table: &mut self.table, pools: &self.config.postgres, allowed_hosts }
+    }
 }
 
 impl WasiView for RequestState {

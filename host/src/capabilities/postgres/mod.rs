@@ -7,9 +7,9 @@
 //! - an open `connection` holds ONE pooled session for its whole life, so `BEGIN ... COMMIT`, `SET` and advisory
 //!   locks work across calls; when the guest drops it (or its request ends) the session goes back to the pool,
 //!   at once any transaction it left open is rolled back (so its locks are released), and before anyone reuses it
-//!   the pool resets the session (cursors, settings, `LISTEN`s, advisory locks, temporary tables);
+//!   the pool resets the session (cursors, settings, `LISTEN`s, advisory locks, temporary tables) ([`pool`]);
 //! - `query` and `execute` prepare the statement (the server infers parameter types), bind the converted
-//!   parameters ([`crate::postgres_values`]) and run it; a parameter that cannot be converted is `bad-parameter`
+//!   parameters ([`values`]) and run it; a parameter that cannot be converted is `bad-parameter`
 //!   for `query` and `value-conversion-failed` for `execute` (as in Spin); server errors are `query-failed` with
 //!   the server's structured fields; a result over 128 MiB is refused.
 //!
@@ -20,102 +20,29 @@
 // The error type is the WIT's; boxing it would only add a copy at the boundary.
 #![allow(clippy::result_large_err)]
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod bindings;
+mod pool;
+mod values;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::sync::Arc;
+
 use futures_util::StreamExt;
-use tokio_postgres::NoTls;
 use tokio_postgres::config::Host as PgHost;
-use wasmtime::component::{Linker, Resource};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::postgres_values::{SqlParameter, data_type, parameter, size_of, value};
-use crate::state::RequestState;
-
-/// Bindings generated from `host/wit/postgres.wit` (Spin's `spin:postgres/postgres@4.0.0`).
-#[allow(missing_docs, clippy::all)]
-pub(crate) mod bindings {
-    wasmtime::component::bindgen!({
-        path: "wit/postgres.wit",
-        world: "postgres-host",
-        imports: { default: async },
-        additional_derives: [PartialEq],
-        with: { "spin:postgres/postgres.connection": super::Connection },
-    });
-}
-
+use crate::app::allowed_hosts::AllowedHosts;
 use bindings::spin::postgres::postgres::{
     Column, DbError, Error, Host, HostConnection, ParameterValue, QueryError, RowSet,
 };
+use pool::Connection;
+pub use pool::Pools;
+use values::{SqlParameter, data_type, parameter, size_of, value};
 
-/// Sessions in one address's pool.
-const POOL_SIZE: usize = 64;
-/// How long `open` waits for a free pooled session.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long connecting a new session may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest result `query` buffers, as in Spin.
 const MAX_RESULT_BYTES: usize = 128 << 20;
-/// Run on a pooled session before it is handed out again: whatever the previous holder left behind is undone.
-const RESET_SESSION: &str = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
-                             SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
-
-/// The app's pools, one per distinct address, created on first use.
-#[derive(Default)]
-pub struct Pools {
-    pools: Mutex<HashMap<String, Pool>>,
-}
-
-impl std::fmt::Debug for Pools {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pools").finish_non_exhaustive()
-    }
-}
-
-impl Pools {
-    fn pool(&self, address: &str, config: tokio_postgres::Config) -> Result<Pool, Error> {
-        let mut pools = self.pools.lock().map_err(|_| Error::Other("the pool registry is unavailable".to_owned()))?;
-        if let Some(pool) = pools.get(address) {
-            return Ok(pool.clone());
-        }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Custom(RESET_SESSION.to_owned()) },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(WAIT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|error| Error::Other(error.to_string()))?;
-        pools.insert(address.to_owned(), pool.clone());
-        Ok(pool)
-    }
-}
-
-/// An open connection: one pooled session, returned to the pool when dropped.
-pub struct Connection {
-    client: Arc<deadpool_postgres::Object>,
-}
-
-impl Drop for Connection {
-    /// Ends whatever transaction the guest left open (releasing its locks) right away, before the session goes
-    /// back to the pool, instead of at its next checkout; the full reset still runs at checkout.
-    fn drop(&mut self) {
-        let (client, Ok(runtime)) = (self.client.clone(), tokio::runtime::Handle::try_current()) else { return };
-        runtime.spawn(async move {
-            if let Err(error) = client.batch_execute("ROLLBACK").await {
-                tracing::debug!(%error, "a returned Postgres session could not roll back");
-            }
-        });
-    }
-}
 
 /// Checks every TCP host of `config` against the component's allowed hosts.
-fn check_address(state: &RequestState, config: &tokio_postgres::Config) -> Result<(), Error> {
+fn check_address(allowed_hosts: &AllowedHosts, config: &tokio_postgres::Config) -> Result<(), Error> {
     let ports = config.get_ports();
     for (index, host) in config.get_hosts().iter().enumerate() {
         let host = match host {
@@ -126,7 +53,7 @@ fn check_address(state: &RequestState, config: &tokio_postgres::Config) -> Resul
             }
         };
         let port = ports.get(index).or(if ports.len() == 1 { ports.first() } else { None }).copied();
-        if !state.config.outbound_http.allowed_hosts().allows("postgres", host, port.or(Some(5432))) {
+        if !allowed_hosts.allows("postgres", host, port.or(Some(5432))) {
             let shown = if host.contains(':') { format!("[{host}]") } else { host.clone() };
             let port = port.map(|p| format!(":{p}")).unwrap_or_default();
             tracing::error!("outbound Postgres destination not allowed");
@@ -170,24 +97,35 @@ fn parameters(params: Vec<ParameterValue>) -> Result<Vec<SqlParameter>, String> 
     params.into_iter().map(parameter).collect::<anyhow::Result<_>>().map_err(|error| format!("{error:#}"))
 }
 
-impl RequestState {
-    fn postgres(&mut self, connection: &Resource<Connection>) -> Result<Arc<deadpool_postgres::Object>, Error> {
-        self.table()
+/// What `spin:postgres/postgres` needs of a request: its resource table, the app's pools and its component's
+/// `allowed_outbound_hosts`.
+pub struct PostgresView<'a> {
+    /// The request's resources (its open connections).
+    pub table: &'a mut ResourceTable,
+    /// The app's pools.
+    pub pools: &'a Pools,
+    /// Where the component may connect.
+    pub allowed_hosts: &'a AllowedHosts,
+}
+
+impl PostgresView<'_> {
+    fn client(&mut self, connection: &Resource<Connection>) -> Result<Arc<deadpool_postgres::Object>, Error> {
+        self.table
             .get(connection)
             .map(|c| c.client.clone())
             .map_err(|_| Error::ConnectionFailed("no connection found".to_owned()))
     }
 }
 
-impl HostConnection for RequestState {
+impl HostConnection for PostgresView<'_> {
     async fn open(&mut self, address: String) -> Result<Resource<Connection>, Error> {
         let config: tokio_postgres::Config =
             address.parse().map_err(|error: tokio_postgres::Error| Error::ConnectionFailed(error.to_string()))?;
-        check_address(self, &config)?;
-        let pool = self.config.postgres.pool(&address, config)?;
+        check_address(self.allowed_hosts, &config)?;
+        let pool = self.pools.pool(&address, config).map_err(Error::Other)?;
         let client =
             pool.get().await.map_err(|error| Error::ConnectionFailed(format!("{:#}", anyhow::Error::new(error))))?;
-        self.table()
+        self.table
             .push(Connection { client: Arc::new(client) })
             .map_err(|_| Error::ConnectionFailed("too many connections".to_owned()))
     }
@@ -199,7 +137,7 @@ impl HostConnection for RequestState {
         params: Vec<ParameterValue>,
     ) -> Result<RowSet, Error> {
         let params = parameters(params).map_err(Error::BadParameter)?;
-        let client = self.postgres(&connection)?;
+        let client = self.client(&connection)?;
         let mut stream = std::pin::pin!(client.query_raw(statement.as_str(), params).await.map_err(query_failed)?);
         let mut columns = Vec::new();
         let mut rows = Vec::new();
@@ -235,19 +173,29 @@ impl HostConnection for RequestState {
         params: Vec<ParameterValue>,
     ) -> Result<u64, Error> {
         let params = parameters(params).map_err(Error::ValueConversionFailed)?;
-        let client = self.postgres(&connection)?;
+        let client = self.client(&connection)?;
         client.execute_raw(statement.as_str(), params).await.map_err(query_failed)
     }
 
     async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table().delete(connection)?;
+        self.table.delete(connection)?;
         Ok(())
     }
 }
 
-impl Host for RequestState {}
+impl Host for PostgresView<'_> {}
 
-/// Adds `spin:postgres/postgres@4.0.0` to `linker`.
-pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-    bindings::spin::postgres::postgres::add_to_linker::<_, RequestState>(linker, |state| state)
+/// The interface's data in the store: a [`PostgresView`].
+struct Postgres;
+
+impl HasData for Postgres {
+    type Data<'a> = PostgresView<'a>;
+}
+
+/// Adds `spin:postgres/postgres@4.0.0` to `linker`, served through the view `view` takes from the store's data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> PostgresView<'_>,
+) -> wasmtime::Result<()> {
+    bindings::spin::postgres::postgres::add_to_linker::<T, Postgres>(linker, view)
 }

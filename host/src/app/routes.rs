@@ -2,20 +2,21 @@
 //! the match (`spin-path-info`, `spin-matched-route`, `spin-component-route`, `spin-raw-component-route` and one
 //! `spin-path-match-<name>` header per `:name`).
 //!
-//! Spin 3.x (`crates/routes/src/lib.rs` in spinframework/spin v3.6.3) turns each route into a [routefinder] 0.5.4
-//! route spec and asks routefinder for the best match. This module re-implements both layers so that the same
-//! manifest routes the same paths the same way:
+//! Spin (`crates/routes/src/lib.rs` in spinframework/spin v4.0.2, unchanged since v3.6.3) turns each route into a
+//! [routefinder] 0.5.4 route spec and asks routefinder for the best match; this module does the same with the same
+//! crate, so that the same manifest routes the same paths the same way:
 //!
-//! - **Spin's layer.** A route without a leading `/` gets one; exactly one trailing `/` is stripped (so `/` becomes
-//!   the empty route). A trailing `/...` is rewritten to routefinder's `/*`. Routes are deduplicated by their text as
-//!   written: for two identical routes the LATER one wins (Spin logs the earlier one as unreachable), while keeping
-//!   the earlier one's place in the insertion order.
-//! - **routefinder's layer.** A route is split on `/` and `.` into literals, `:name` parameters, one trailing `*`
-//!   wildcard, slashes and dots (empty pieces between separators vanish, so `/a//b` is the route `/a/b`). A request
-//!   path has ALL its leading and trailing `/` trimmed, but a `//` inside it is not collapsed. Literals match
-//!   case-sensitively; a parameter captures up to the next `/` (or up to the next `.` when the route has a `.` after
-//!   it); the wildcard captures the rest, possibly nothing. Routes are kept in routefinder's sort order (see
-//!   [`Router`]) and the first that matches wins.
+//! - **Spin's layer** (here). A route without a leading `/` gets one; exactly one trailing `/` is stripped (so `/`
+//!   becomes the empty route). A trailing `/...` is rewritten to routefinder's `/*`. Routes are deduplicated by
+//!   their text as written: for two identical routes the LATER one wins (Spin logs the earlier one as
+//!   unreachable), while keeping the earlier one's place in the insertion order. For a wildcard route,
+//!   `spin-path-info` is the wildcard's capture with the slashes routefinder trimmed put back.
+//! - **routefinder's layer** (the crate). A route is split on `/` and `.` into literals, `:name` parameters, one
+//!   trailing `*` wildcard, slashes and dots (empty pieces between separators vanish, so `/a//b` is the route
+//!   `/a/b`). A request path has ALL its leading and trailing `/` trimmed, but a `//` inside it is not collapsed.
+//!   Literals match case-sensitively; a parameter captures up to the next `/` (or up to the next `.` when the route
+//!   has a `.` after it); the wildcard captures the rest, possibly nothing. Routes are kept in routefinder's sort
+//!   order (see [`Router`]) and the first that matches wins.
 //!
 //! Deliberate differences, all refusing at load time what Spin would accept but could not route sensibly: a `*`
 //! wildcard that is not the last piece (routefinder panics when matching it), a `...` piece that is not the final
@@ -29,9 +30,9 @@
 //!
 //! [routefinder]: https://docs.rs/routefinder/0.5.4
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
-use std::iter;
+use std::collections::HashMap;
+
+use routefinder::{RouteSpec, Segment};
 
 /// Paths under this prefix are handled by the server (Spin answers `health` and `info`), never by a component.
 pub const WELL_KNOWN_PREFIX: &str = "/.well-known/spin/";
@@ -75,186 +76,6 @@ pub enum RouteError {
     },
 }
 
-/// One piece of a parsed route, as routefinder's `Segment`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Segment {
-    /// A `/` between two pieces.
-    Slash,
-    /// A `.` between two pieces, when the piece before it is not a literal (a literal absorbs its `.`).
-    Dot,
-    /// Literal text, matched as a prefix of the rest of the path.
-    Exact(String),
-    /// `:name`: captures up to the next `/` (or `.` when a [`Segment::Dot`] follows).
-    Param(String),
-    /// `*`: captures the rest of the path, possibly nothing.
-    Wildcard,
-}
-
-/// routefinder's `Segment` ordering, kept exactly (it is not a consistent total order around dots, which is why the
-/// router reproduces routefinder's `BTreeMap` instead of sorting).
-fn segment_cmp(mine: &Segment, theirs: &Segment) -> Ordering {
-    use Segment::{Dot, Exact, Param, Slash, Wildcard};
-    match (mine, theirs) {
-        (Exact(_), Exact(_))
-        | (Slash, Slash)
-        | (Dot, Slash)
-        | (Slash, Dot)
-        | (Dot, Dot)
-        | (Param(_), Param(_))
-        | (Wildcard, Wildcard) => Ordering::Equal,
-        (Dot, _) | (Exact(_), _) => Ordering::Greater,
-        (Param(_), Exact(_)) => Ordering::Less,
-        (Param(_), _) => Ordering::Greater,
-        (Wildcard, Exact(_)) | (Wildcard, Param(_)) => Ordering::Less,
-        (Wildcard, _) => Ordering::Greater,
-        _ => Ordering::Less,
-    }
-}
-
-/// Number of [`Segment::Dot`] pieces.
-fn dots(segments: &[Segment]) -> usize {
-    segments.iter().filter(|s| matches!(s, Segment::Dot)).count()
-}
-
-/// routefinder's `RouteSpec` ordering, kept exactly: the first differing pair of pieces decides (a literal before a
-/// parameter before the wildcard), then more dots first, then the shorter route first. It never answers `Equal`, so
-/// routes that tie keep their insertion order.
-fn spec_cmp(mine: &[Segment], theirs: &[Segment]) -> Ordering {
-    mine.iter()
-        .zip(theirs)
-        .map(|(m, t)| segment_cmp(m, t))
-        .chain(iter::once_with(|| dots(mine).cmp(&dots(theirs))))
-        .chain(iter::once_with(|| theirs.len().cmp(&mine.len())))
-        .find(|c| *c != Ordering::Equal)
-        .unwrap_or(Ordering::Less)
-        .reverse()
-}
-
-/// A route's pieces as a `BTreeMap` key ordered like routefinder's `RouteSpec`.
-#[derive(PartialEq, Eq)]
-struct SortKey<'s>(&'s [Segment]);
-
-impl Ord for SortKey<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        spec_cmp(self.0, other.0)
-    }
-}
-
-impl PartialOrd for SortKey<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Why routefinder refuses a route spec.
-enum SpecError {
-    /// `:` alone.
-    EmptyParam,
-    /// `*` followed by more text.
-    NamedWildcard(String),
-}
-
-/// routefinder's `RouteSpec::from_str`, kept exactly for ASCII input.
-fn parse_spec(source: &str) -> Result<Vec<Segment>, SpecError> {
-    let trimmed = source.trim_start_matches('/').trim_end_matches('/');
-    let bytes = trimmed.as_bytes();
-    let separators = trimmed.match_indices(['.', '/']).map(|(i, _)| i);
-    let mut segments = Vec::new();
-    let mut last_index = 0;
-    for index in separators.chain(iter::once(trimmed.len())) {
-        let first_char = if last_index == 0 { None } else { bytes.get(last_index - 1).copied() };
-        let section = trimmed.get(last_index..index).unwrap_or_default();
-        last_index = index + 1;
-
-        let segment = if section == "*" {
-            Some(Segment::Wildcard)
-        } else if section.starts_with('*') {
-            return Err(SpecError::NamedWildcard(section.to_owned()));
-        } else if section == ":" {
-            return Err(SpecError::EmptyParam);
-        } else if let Some(name) = section.strip_prefix(':') {
-            Some(Segment::Param(name.to_owned()))
-        } else if section.is_empty() {
-            None
-        } else {
-            Some(Segment::Exact(section.to_owned()))
-        };
-
-        if first_char == Some(b'.') {
-            if let Some(Segment::Exact(literal)) = segments.last_mut() {
-                literal.push('.');
-            } else {
-                segments.push(Segment::Dot);
-            }
-        }
-        if let Some(segment) = segment {
-            if first_char == Some(b'/') {
-                segments.push(Segment::Slash);
-            }
-            segments.push(segment);
-        }
-    }
-    Ok(segments)
-}
-
-/// routefinder's `RouteSpec::inner_match`: consumes `path` piece by piece, pushing parameter and wildcard captures.
-/// Returns what is left of the path, or `None` when a piece does not match.
-fn inner_match<'p>(segments: &[Segment], mut path: &'p str, captures: &mut Vec<&'p str>) -> Option<&'p str> {
-    let mut pieces = segments.iter().peekable();
-    while let Some(segment) = pieces.next() {
-        path = match segment {
-            Segment::Exact(literal) => path.strip_prefix(literal.as_str())?,
-            Segment::Param(_) => {
-                if path.is_empty() {
-                    return None;
-                }
-                match pieces.peek() {
-                    None | Some(Segment::Slash) => {
-                        let capture = path.split('/').next().unwrap_or_default();
-                        captures.push(capture);
-                        path.get(capture.len()..)?
-                    }
-                    Some(Segment::Dot) => {
-                        let index = path.find(['.', '/'])?;
-                        // routefinder compares the CHARACTER at this BYTE offset; kept for identical behaviour.
-                        if path.chars().nth(index) == Some('.') {
-                            captures.push(path.get(..index)?);
-                            path.get(index..)?
-                        } else {
-                            return None;
-                        }
-                    }
-                    // routefinder panics here; `parse_spec` never produces this sequence.
-                    Some(_) => return None,
-                }
-            }
-            Segment::Wildcard => {
-                if pieces.peek().is_some() {
-                    // routefinder panics here; `Route::parse` refuses such routes.
-                    return None;
-                }
-                captures.push(path);
-                ""
-            }
-            Segment::Slash => match (path.chars().next(), pieces.peek()) {
-                (Some('/'), Some(_)) => path.get(1..)?,
-                (None, None) | (None, Some(Segment::Wildcard)) => path,
-                _ => return None,
-            },
-            Segment::Dot => path.strip_prefix('.')?,
-        }
-    }
-    Some(path)
-}
-
-/// routefinder's `RouteSpec::matches`: the captures in route order when the whole (trimmed) path matches.
-fn spec_matches<'p>(segments: &[Segment], path: &'p str) -> Option<Vec<&'p str>> {
-    let trimmed = path.trim_start_matches('/').trim_end_matches('/');
-    let mut captures = Vec::new();
-    let rest = inner_match(segments, trimmed, &mut captures)?;
-    (rest.is_empty() || rest == "/").then_some(captures)
-}
-
 /// One `route` value from a `[[trigger.http]]` table, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
@@ -264,47 +85,47 @@ pub struct Route {
     matched: String,
     /// Ends in `/...` or `/*`.
     wildcard: bool,
-    /// The routefinder pieces.
-    segments: Vec<Segment>,
+    /// What routefinder matches paths against.
+    spec: RouteSpec,
 }
 
 impl Route {
     /// Parses a route as written in the manifest: `/exact/path`, `/prefix/...` (or `/prefix/*`) for everything under
     /// a prefix, and `:name` segments that match any one segment.
     pub fn parse(raw: &str) -> Result<Self, RouteError> {
-        let error_route = || raw.to_owned();
+        let route = || raw.to_owned();
         if !raw.is_ascii() {
-            return Err(RouteError::NonAscii { route: error_route() });
+            return Err(RouteError::NonAscii { route: route() });
         }
         let absolute = if raw.starts_with('/') { raw.to_owned() } else { format!("/{raw}") };
         let matched = absolute.strip_suffix('/').map(str::to_owned).unwrap_or(absolute);
 
         // Spin's `Router::parse_route`.
-        let (spec_source, wildcard) = if let Some(prefix) = matched.strip_suffix("/...") {
-            (format!("{prefix}/*"), true)
-        } else {
-            (matched.clone(), matched.ends_with("/*"))
+        let (spec_source, wildcard) = match matched.strip_suffix("/...") {
+            Some(prefix) => (format!("{prefix}/*"), true),
+            None => (matched.clone(), matched.ends_with("/*")),
         };
         if spec_source.split('/').any(|piece| piece == "...") {
-            return Err(RouteError::WildcardNotLast { route: error_route() });
+            return Err(RouteError::WildcardNotLast { route: route() });
         }
-
-        let segments = parse_spec(&spec_source).map_err(|e| match e {
-            SpecError::EmptyParam => RouteError::EmptyParamName { route: error_route() },
-            SpecError::NamedWildcard(piece) => RouteError::NamedWildcard { route: error_route(), piece },
+        // routefinder refuses two things: a `:` alone, and a `*` followed by more text (its message quotes it).
+        let spec: RouteSpec = spec_source.parse().map_err(|message: String| match message.split('`').nth(1) {
+            Some(piece) => RouteError::NamedWildcard { route: route(), piece: piece.to_owned() },
+            None => RouteError::EmptyParamName { route: route() },
         })?;
+        let segments = spec.segments();
         for (position, segment) in segments.iter().enumerate() {
             match segment {
                 Segment::Wildcard if position + 1 != segments.len() => {
-                    return Err(RouteError::WildcardNotLast { route: error_route() });
+                    return Err(RouteError::WildcardNotLast { route: route() });
                 }
                 Segment::Param(name) if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
-                    return Err(RouteError::InvalidParamName { route: error_route(), name: name.clone() });
+                    return Err(RouteError::InvalidParamName { route: route(), name: name.to_string() });
                 }
                 _ => {}
             }
         }
-        Ok(Self { raw: raw.to_owned(), matched, wildcard, segments })
+        Ok(Self { raw: raw.to_owned(), matched, wildcard, spec })
     }
 
     /// The route as written in the manifest (the `spin-raw-component-route` header).
@@ -346,10 +167,10 @@ pub struct DuplicateRoute {
 /// Precedence (routefinder's sort): the first differing pair of pieces decides, with a literal before a `:param`
 /// before the wildcard; when one route is a prefix of the other, the shorter comes first; routes that tie keep the
 /// order they were given in. So `/api/:id` beats `/api/...`, `/a/x/:c` beats `/a/:b/c`, and `/` beats `/...`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Router<T> {
     /// In precedence order.
-    routes: Vec<(Route, T)>,
+    routes: routefinder::Router<(Route, T)>,
     /// Routes dropped as duplicates.
     duplicates: Vec<DuplicateRoute>,
 }
@@ -359,67 +180,52 @@ impl<T> Router<T> {
     /// replaces it, as in Spin; [`Router::duplicates`] lists what was replaced.
     pub fn new(routes: Vec<(Route, T)>) -> Self {
         // Spin's IndexMap keyed by the raw route: a repeat replaces the value but keeps the first position.
-        let mut slots: Vec<Option<(Route, T, usize)>> = Vec::with_capacity(routes.len());
+        let mut kept: Vec<(Route, T, usize)> = Vec::with_capacity(routes.len());
         let mut positions: HashMap<String, usize> = HashMap::new();
         let mut duplicates = Vec::new();
         for (index, (route, value)) in routes.into_iter().enumerate() {
-            match positions.get(route.raw()).and_then(|&position| slots.get_mut(position)) {
+            match positions.get(route.raw()).and_then(|&position| kept.get_mut(position)) {
                 Some(slot) => {
-                    if let Some((old, _, replaced)) = slot.replace((route, value, index)) {
-                        let shown = if old.matched.is_empty() { "/".to_owned() } else { old.matched };
-                        duplicates.push(DuplicateRoute { route: shown, replaced, effective: index });
-                    }
+                    let (old, _, replaced) = std::mem::replace(slot, (route, value, index));
+                    let shown = if old.matched.is_empty() { "/".to_owned() } else { old.matched };
+                    duplicates.push(DuplicateRoute { route: shown, replaced, effective: index });
                 }
                 None => {
-                    positions.insert(route.raw.clone(), slots.len());
-                    slots.push(Some((route, value, index)));
+                    positions.insert(route.raw.clone(), kept.len());
+                    kept.push((route, value, index));
                 }
             }
         }
-
-        // routefinder's BTreeMap, inserted in that order.
-        let order: Vec<usize> = {
-            let mut tree = BTreeMap::new();
-            for (position, slot) in slots.iter().enumerate() {
-                if let Some((route, _, _)) = slot {
-                    tree.insert(SortKey(&route.segments), position);
-                }
-            }
-            tree.into_values().collect()
-        };
-        let routes = order
-            .into_iter()
-            .filter_map(|position| slots.get_mut(position).and_then(Option::take))
-            .map(|(route, value, _)| (route, value))
-            .collect();
+        // One insertion at a time, as Spin adds them: routefinder's order is not a total order, so sorting the routes
+        // at once could order them differently.
+        let mut routes = routefinder::Router::new();
+        for (route, value, _) in kept {
+            let Ok(()) = routes.add(route.spec.clone(), (route, value));
+        }
         Self { routes, duplicates }
     }
 
     /// The best route for a raw request path (as received: not percent-decoded, without the query), or `None` when
     /// no route matches (Spin answers 404).
     pub fn route(&self, path: &str) -> Option<RouteMatch<'_, T>> {
-        self.routes.iter().find_map(|(route, value)| {
-            let captures = spec_matches(&route.segments, path)?;
-            let mut params: Vec<(String, String)> = Vec::new();
-            let mut wildcard = None;
-            let capturing = route.segments.iter().filter(|s| matches!(s, Segment::Param(_) | Segment::Wildcard));
-            for (segment, capture) in capturing.zip(captures) {
-                match segment {
-                    // Spin collects the parameters into a map: a repeated name keeps its last value.
-                    Segment::Param(name) => match params.iter_mut().find(|(n, _)| n == name) {
-                        Some(existing) => existing.1 = capture.to_owned(),
-                        None => params.push((name.clone(), capture.to_owned())),
-                    },
-                    _ => wildcard = Some(capture),
-                }
+        let found = self.routes.best_match(path)?;
+        let (route, value) = found.handler();
+        let captures = found.captures();
+        let mut params: Vec<(String, String)> = Vec::new();
+        for capture in captures.params() {
+            // Spin collects the parameters into a map: a repeated name keeps its last value.
+            let (name, value) = (capture.name(), capture.value().to_owned());
+            match params.iter_mut().find(|(n, _)| n == name) {
+                Some(existing) => existing.1 = value,
+                None => params.push((name.to_owned(), value)),
             }
-            Some(RouteMatch { route, value, params, path_info: path_info(wildcard, path) })
-        })
+        }
+        Some(RouteMatch { route, value, params, path_info: path_info(captures.wildcard(), path) })
     }
 
     /// The routes in precedence order, each with its handler.
     pub fn iter(&self) -> impl Iterator<Item = (&Route, &T)> {
-        self.routes.iter().map(|(route, value)| (route, value))
+        self.routes.iter().map(|(_, (route, value))| (route, value))
     }
 
     /// Routes that were replaced by a later route with the same text (Spin logs them as never used).
@@ -429,7 +235,7 @@ impl<T> Router<T> {
 
     /// Whether some route lies under [`WELL_KNOWN_PREFIX`], where it can never be reached (Spin logs an error).
     pub fn contains_reserved_route(&self) -> bool {
-        self.routes.iter().any(|(route, _)| route.matched.starts_with(WELL_KNOWN_PREFIX))
+        self.iter().any(|(route, _)| route.matched.starts_with(WELL_KNOWN_PREFIX))
     }
 }
 

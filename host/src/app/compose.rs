@@ -22,8 +22,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use anyhow::Context;
 use wac_graph::types::{ItemKind, Package, SubtypeChecker, Types};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
+
+use crate::app::manifest::{Component, DependencySource, Manifest};
 
 /// One dependency to plug in.
 #[derive(Debug)]
@@ -303,14 +306,7 @@ pub fn compose(id: &str, component: Vec<u8>, dependencies: Vec<DependencyInput>)
 
 /// Reads `component` and its dependencies from beside `manifest` and composes them. A `{ component = "id" }`
 /// dependency must be another component of the app with no capabilities of its own, as Spin requires.
-pub fn load_composed(
-    manifest: &crate::manifest::Manifest,
-    component: &crate::manifest::Component,
-) -> anyhow::Result<Vec<u8>> {
-    use anyhow::Context;
-
-    use crate::manifest::DependencySource;
-
+pub fn load_composed(manifest: &Manifest, component: &Component) -> anyhow::Result<Vec<u8>> {
     let id = &component.id;
     let read = |path: &std::path::Path, what: &str| {
         let path = manifest.dir.join(path);

@@ -4,62 +4,20 @@
 //! `SPIN_VARIABLE_<NAME>` (the name upper-cased; an empty value counts), else from its `default`. A `required`
 //! variable with neither is a startup error naming it. A component sees only the keys of its
 //! `[component.X.variables]`, whose values are templates over application variables. Unlike Spin, a `.env` file
-//! is not read: set real environment variables.
+//! is not read: set real environment variables. Variable names follow Spin's rules ([`name`]); `{{ name }}`
+//! templates over application variables are in [`template`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::template::{Template, TemplateError};
+pub mod name;
+pub mod template;
+
+use name::validate_name;
+use template::{Template, TemplateError};
 
 /// The environment variable prefix Spin's default provider reads.
 pub const ENV_PREFIX: &str = "SPIN_VARIABLE_";
-
-/// Why a text is not a variable name (lower-case letters, digits and `_`, starting with a letter, ending with a
-/// letter or digit, no `__`).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NameError {
-    /// The empty string.
-    #[error("variable names must not be empty")]
-    Empty,
-    /// A character outside `a-z`, `0-9` and `_`.
-    #[error(
-        "{name:?}: invalid character {character:?}. Variable names may contain only lower-case letters, numbers, \
-         and underscores."
-    )]
-    InvalidCharacter {
-        /// The name.
-        name: String,
-        /// The first bad character.
-        character: char,
-    },
-    /// Not starting with a letter.
-    #[error("{0:?}: variable names must start with a letter")]
-    BadStart(String),
-    /// Ending with `_`.
-    #[error("{0:?}: variable names must end with a letter or number")]
-    BadEnd(String),
-    /// Containing `__`.
-    #[error("{0:?}: variable names must not contain consecutive underscores")]
-    DoubleUnderscore(String),
-}
-
-/// Checks a variable name as Spin does.
-pub fn validate_name(name: &str) -> Result<(), NameError> {
-    let first = name.chars().next().ok_or(NameError::Empty)?;
-    if let Some(character) = name.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_')) {
-        return Err(NameError::InvalidCharacter { name: name.to_owned(), character });
-    }
-    if !first.is_ascii_lowercase() {
-        return Err(NameError::BadStart(name.to_owned()));
-    }
-    if name.ends_with('_') {
-        return Err(NameError::BadEnd(name.to_owned()));
-    }
-    if name.contains("__") {
-        return Err(NameError::DoubleUnderscore(name.to_owned()));
-    }
-    Ok(())
-}
 
 /// The environment variable that sets application variable `name`.
 pub fn env_name(name: &str) -> String {
@@ -208,24 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn names_follow_spins_rules() {
-        for good in ["a", "api_key", "redis2", "a_b_c"] {
-            assert_eq!(validate_name(good), Ok(()), "{good}");
-        }
-        assert_eq!(validate_name(""), Err(NameError::Empty));
-        assert_eq!(
-            validate_name("API_KEY").unwrap_err().to_string(),
-            "\"API_KEY\": invalid character 'A'. Variable names may contain only lower-case letters, numbers, and \
-             underscores."
-        );
-        assert_eq!(
-            validate_name("api-key"),
-            Err(NameError::InvalidCharacter { name: "api-key".into(), character: '-' })
-        );
-        assert_eq!(validate_name("1abc"), Err(NameError::BadStart("1abc".into())));
-        assert_eq!(validate_name("_abc"), Err(NameError::BadStart("_abc".into())));
-        assert_eq!(validate_name("abc_"), Err(NameError::BadEnd("abc_".into())));
-        assert_eq!(validate_name("a__b"), Err(NameError::DoubleUnderscore("a__b".into())));
+    fn environment_names_are_upper_case() {
         assert_eq!(env_name("redis_host"), "SPIN_VARIABLE_REDIS_HOST");
     }
 

@@ -1,15 +1,21 @@
 //! `fermyon:spin/redis@2.0.0` with the `redis` crate, as Spin's outbound Redis behaves: `open` checks the address
 //! against the component's `allowed_outbound_hosts` (scheme `redis`, default port 6379) and refuses others with
 //! `invalid-address`; each `open` holds one connection of its own (so MULTI/EXEC/WATCH never interleave between
-//! requests), reused across requests after a reset ([`crate::redis_pool`]) where Spin opens a new one; `execute` flattens nested reply arrays into one list and maps replies as Spin does (nil, status,
-//! int64, binary; doubles and big numbers as their text, booleans as 0/1); server errors are `other`.
+//! requests), reused across requests after a reset ([`pool`]) where Spin opens a new one; `execute` flattens nested
+//! reply arrays into one list and maps replies as Spin does (nil, status, int64, binary; doubles and big numbers as
+//! their text, booleans as 0/1); server errors are `other`.
+
+mod pool;
+
+use std::sync::Arc;
 
 use redis::aio::MultiplexedConnection;
 use redis::{Cmd, Value};
-use wasmtime::component::{Linker, Resource};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::redis_pool::Lease;
-use crate::state::RequestState;
+use crate::app::allowed_hosts::AllowedHosts;
+use pool::Lease;
+pub use pool::RedisPool;
 
 /// Bindings generated from `host/wit/redis.wit` (Spin's `fermyon:spin/redis@2.0.0`).
 #[allow(missing_docs, clippy::all)]
@@ -55,9 +61,20 @@ fn flatten(value: Value, out: &mut Vec<RedisResult>) -> Result<(), Error> {
     Ok(())
 }
 
-impl RequestState {
+/// What `fermyon:spin/redis` needs of a request: its resource table, the app's idle connections and its
+/// component's `allowed_outbound_hosts`.
+pub struct RedisView<'a> {
+    /// The request's resources (its open connections).
+    pub table: &'a mut ResourceTable,
+    /// The app's idle connections.
+    pub pool: &'a Arc<RedisPool>,
+    /// Where the component may connect.
+    pub allowed_hosts: &'a AllowedHosts,
+}
+
+impl RedisView<'_> {
     fn redis(&mut self, connection: &Resource<Connection>) -> Result<MultiplexedConnection, Error> {
-        self.table()
+        self.table
             .get(connection)
             .ok()
             .and_then(|c| c.lease.connection())
@@ -77,17 +94,17 @@ impl RequestState {
     }
 }
 
-impl HostConnection for RequestState {
+impl HostConnection for RedisView<'_> {
     async fn open(&mut self, address: String) -> Result<Resource<Connection>, Error> {
-        if !self.config.outbound_http.allowed_hosts().allows_address(&address, "redis") {
+        if !self.allowed_hosts.allows_address(&address, "redis") {
             tracing::error!("outbound Redis destination not allowed");
             return Err(Error::InvalidAddress);
         }
-        let lease = self.config.redis.lease(&address).await.map_err(|error| match error.kind() {
+        let lease = self.pool.lease(&address).await.map_err(|error| match error.kind() {
             redis::ErrorKind::InvalidClientConfig => Error::InvalidAddress,
             _ => other(error),
         })?;
-        self.table().push(Connection { lease }).map_err(|_| Error::TooManyConnections)
+        self.table.push(Connection { lease }).map_err(|_| Error::TooManyConnections)
     }
 
     async fn publish(&mut self, c: Resource<Connection>, channel: String, payload: Vec<u8>) -> Result<(), Error> {
@@ -142,16 +159,26 @@ impl HostConnection for RequestState {
     }
 
     async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table().delete(connection)?;
+        self.table.delete(connection)?;
         Ok(())
     }
 }
 
-impl Host for RequestState {}
+impl Host for RedisView<'_> {}
 
-/// Adds `fermyon:spin/redis@2.0.0` to `linker`.
-pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-    bindings::fermyon::spin::redis::add_to_linker::<RequestState, RequestState>(linker, |state| state)
+/// The interface's data in the store: a [`RedisView`].
+struct Redis;
+
+impl HasData for Redis {
+    type Data<'a> = RedisView<'a>;
+}
+
+/// Adds `fermyon:spin/redis@2.0.0` to `linker`, served through the view `view` takes from the store's data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> RedisView<'_>,
+) -> wasmtime::Result<()> {
+    bindings::fermyon::spin::redis::add_to_linker::<T, Redis>(linker, view)
 }
 
 #[cfg(test)]

@@ -1,13 +1,24 @@
 //! The runtime config file (`mfa-host up --runtime-config-file F`), as far as this host supports Spin's: only
 //! `[sqlite_database.<label>]` tables with `type = "spin"` and an optional `path` (relative to the current
 //! directory, as Spin resolves it; no path means an in-memory database). Any other key is an error naming it.
+//! The `default` database lives at `.spin/sqlite_db.db` beside `spin.toml` unless the runtime config says otherwise
+//! ([`RuntimeConfig::sqlite_locations`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::sqlite_host::Location;
+use crate::app::manifest::Manifest;
+
+/// Where a database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A file (its parent directories are created).
+    File(PathBuf),
+    /// Memory only, gone when the host stops; the name tells databases apart.
+    Memory(String),
+}
 
 /// What the runtime config says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,6 +64,17 @@ pub enum RuntimeConfigError {
         /// The type given.
         kind: String,
     },
+    /// A component names a database label that is neither `default` nor in the runtime config.
+    #[error(
+        "component.{component}.sqlite_databases: no database {label:?} is defined (the runtime config defines \
+         databases other than \"default\")"
+    )]
+    UndefinedDatabase {
+        /// The component.
+        component: String,
+        /// The label.
+        label: String,
+    },
 }
 
 impl RuntimeConfig {
@@ -84,6 +106,29 @@ impl RuntimeConfig {
             .collect::<Result<_, _>>()?;
         Ok(Self { sqlite_databases })
     }
+}
+
+impl RuntimeConfig {
+    /// Where each database the components of `manifest` use lives: as the runtime config says, `default` beside the
+    /// manifest otherwise. A label defined nowhere is an error naming the component.
+    pub fn sqlite_locations(&self, manifest: &Manifest) -> Result<BTreeMap<String, Location>, RuntimeConfigError> {
+        let mut locations = self.sqlite_databases.clone();
+        locations.entry("default".to_owned()).or_insert_with(|| default_location(&manifest.dir));
+        manifest
+            .components
+            .values()
+            .flat_map(|component| component.sqlite_databases.iter().map(move |label| (label, &component.id)))
+            .map(|(label, id)| match locations.get(label) {
+                Some(location) => Ok((label.clone(), location.clone())),
+                None => Err(RuntimeConfigError::UndefinedDatabase { component: id.clone(), label: label.clone() }),
+            })
+            .collect()
+    }
+}
+
+/// The default database's file for an app whose manifest is in `dir`, as Spin places it.
+pub fn default_location(dir: &Path) -> Location {
+    Location::File(dir.join(".spin").join("sqlite_db.db"))
 }
 
 /// A name for an in-memory database no other database of this process has.
@@ -125,5 +170,22 @@ mod tests {
             RuntimeConfig::load(Path::new("/nonexistent.toml"), Path::new("/")),
             Err(RuntimeConfigError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn default_lives_beside_the_manifest_and_other_labels_must_be_defined() {
+        let text = "spin_manifest_version = 2\n[application]\nname = \"t\"\n\
+                    [component.a]\nsource = \"a.wasm\"\nsqlite_databases = [\"default\", \"cache\"]\n";
+        let manifest = Manifest::parse(text, "/app".into()).unwrap();
+        assert_eq!(
+            RuntimeConfig::default().sqlite_locations(&manifest),
+            Err(RuntimeConfigError::UndefinedDatabase { component: "a".into(), label: "cache".into() })
+        );
+        let config =
+            RuntimeConfig::parse("[sqlite_database.cache]\ntype = \"spin\"\npath = \"c.db\"\n", Path::new("/w"))
+                .unwrap();
+        let locations = config.sqlite_locations(&manifest).unwrap();
+        assert_eq!(locations["default"], Location::File("/app/.spin/sqlite_db.db".into()));
+        assert_eq!(locations["cache"], Location::File("/w/c.db".into()));
     }
 }

@@ -10,13 +10,12 @@
 //! Statements run on tokio's blocking pool, so a request waiting for the write lock never holds up the others.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use wasmtime::component::{Linker, Resource};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::state::RequestState;
+use crate::app::runtime_config::Location;
 
 /// Bindings generated from `host/wit/sqlite.wit` (Spin's `spin:sqlite/sqlite@3.0.0`).
 #[allow(missing_docs, clippy::all)]
@@ -64,15 +63,6 @@ impl std::fmt::Debug for Databases {
     }
 }
 
-/// Where a database lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Location {
-    /// A file (its parent directories are created).
-    File(PathBuf),
-    /// Memory only, gone when the host stops; the name tells databases apart.
-    Memory(String),
-}
-
 impl Databases {
     /// Opens every database in `locations` (creating files and directories as needed).
     pub fn open(locations: &BTreeMap<String, Location>) -> anyhow::Result<Self> {
@@ -100,24 +90,30 @@ impl Databases {
     }
 }
 
-/// The default database's file for an app whose manifest is in `dir`, as Spin places it.
-pub fn default_location(dir: &Path) -> Location {
-    Location::File(dir.join(".spin").join("sqlite_db.db"))
-}
-
 /// An open connection, as the guest holds it: the guest's own rusqlite connection (out on loan to the blocking
 /// pool while a statement runs), closed when dropped.
 pub struct Connection {
     connection: Option<rusqlite::Connection>,
 }
 
-impl RequestState {
+/// What `spin:sqlite/sqlite` needs of a request: its resource table, the app's databases and the labels its
+/// component may open.
+pub struct SqliteView<'a> {
+    /// The request's resources (its open connections).
+    pub table: &'a mut ResourceTable,
+    /// The app's databases.
+    pub databases: &'a Databases,
+    /// The labels the component may open (`sqlite_databases`).
+    pub labels: &'a [String],
+}
+
+impl SqliteView<'_> {
     fn with_database<T>(
         &mut self,
         connection: &Resource<Connection>,
         read: impl FnOnce(&rusqlite::Connection) -> T,
     ) -> Option<T> {
-        self.table().get(connection).ok()?.connection.as_ref().map(read)
+        self.table.get(connection).ok()?.connection.as_ref().map(read)
     }
 }
 
@@ -155,14 +151,14 @@ fn run(database: &rusqlite::Connection, statement: &str, parameters: Vec<Value>)
     Ok(QueryResult { columns, rows: results })
 }
 
-impl HostConnection for RequestState {
+impl HostConnection for SqliteView<'_> {
     async fn open(&mut self, database: String) -> Result<Resource<Connection>, Error> {
-        if !self.config.sqlite_labels.contains(&database) {
+        if !self.labels.contains(&database) {
             return Err(Error::AccessDenied);
         }
-        let database = self.config.sqlite.by_label.get(&database).cloned().ok_or(Error::NoSuchDatabase)?;
+        let database = self.databases.by_label.get(&database).cloned().ok_or(Error::NoSuchDatabase)?;
         let connection = tokio::task::spawn_blocking(move || database.connect()).await.map_err(io)?.map_err(io)?;
-        self.table().push(Connection { connection: Some(connection) }).map_err(|_| io("too many connections opened"))
+        self.table.push(Connection { connection: Some(connection) }).map_err(|_| io("too many connections opened"))
     }
 
     async fn execute(
@@ -172,7 +168,7 @@ impl HostConnection for RequestState {
         parameters: Vec<Value>,
     ) -> Result<QueryResult, Error> {
         let database = self
-            .table()
+            .table
             .get_mut(&connection)
             .map_err(|_| Error::InvalidConnection)?
             .connection
@@ -184,7 +180,7 @@ impl HostConnection for RequestState {
         })
         .await
         .map_err(io)?;
-        if let Ok(held) = self.table().get_mut(&connection) {
+        if let Ok(held) = self.table.get_mut(&connection) {
             held.connection = Some(database);
         }
         result
@@ -201,14 +197,24 @@ impl HostConnection for RequestState {
     }
 
     async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table().delete(connection)?;
+        self.table.delete(connection)?;
         Ok(())
     }
 }
 
-impl Host for RequestState {}
+impl Host for SqliteView<'_> {}
 
-/// Adds `spin:sqlite/sqlite@3.0.0` to `linker`.
-pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-    bindings::spin::sqlite::sqlite::add_to_linker::<RequestState, RequestState>(linker, |state| state)
+/// The interface's data in the store: a [`SqliteView`].
+struct Sqlite;
+
+impl HasData for Sqlite {
+    type Data<'a> = SqliteView<'a>;
+}
+
+/// Adds `spin:sqlite/sqlite@3.0.0` to `linker`, served through the view `view` takes from the store's data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> SqliteView<'_>,
+) -> wasmtime::Result<()> {
+    bindings::spin::sqlite::sqlite::add_to_linker::<T, Sqlite>(linker, view)
 }

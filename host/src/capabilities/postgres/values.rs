@@ -21,9 +21,7 @@ use postgres_types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 use rust_decimal::Decimal;
 use tokio_postgres::Row;
 
-use crate::postgres_host::bindings::spin::postgres::postgres::{
-    DbDataType, DbValue, Interval, ParameterValue, RangeBoundKind,
-};
+use super::bindings::spin::postgres::postgres::{DbDataType, DbValue, Interval, ParameterValue, RangeBoundKind};
 
 /// A parameter ready to bind.
 pub type SqlParameter = Box<dyn ToSql + Send + Sync>;

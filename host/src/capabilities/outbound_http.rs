@@ -9,7 +9,7 @@ use std::sync::Arc;
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::allowed_hosts::AllowedHosts;
+use crate::app::allowed_hosts::AllowedHosts;
 
 /// A component's outbound HTTP policy.
 #[derive(Clone, Debug, Default)]

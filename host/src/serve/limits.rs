@@ -1,0 +1,58 @@
+//! The limits `mfa-host up` serves under: instances, memory and time per request, and what a client may cost before
+//! it gets an instance (header and body timeouts, body size, open connections).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::runtime::engine::EngineConfig;
+
+/// Limits for serving.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Instances running at once; further requests wait up to `queue_timeout`, then get 503.
+    pub max_instances: u32,
+    /// How long a request may wait for an instance slot.
+    pub queue_timeout: Duration,
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// How long a guest may run for one request before it is stopped (504).
+    pub request_timeout: Duration,
+    /// Where compiled components are cached, keyed by a hash of their bytes and the engine's settings;
+    /// `None` compiles every start.
+    pub cache_dir: Option<PathBuf>,
+    /// How long a client may take to send a request's head; then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// How long a client may pause while sending a request's body; then it gets 408.
+    pub body_idle_timeout: Duration,
+    /// The largest request body taken, in bytes; a larger one gets 413.
+    pub max_body_bytes: u64,
+    /// Connections open at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_instances: 64,
+            queue_timeout: Duration::from_secs(5),
+            memory_bytes: 128 << 20,
+            request_timeout: Duration::from_secs(30),
+            cache_dir: None,
+            header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(10),
+            max_body_bytes: 1 << 20,
+            max_connections: 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// What the engine is sized and cached for.
+    pub fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            max_instances: self.max_instances,
+            memory_bytes: self.memory_bytes,
+            cache_dir: self.cache_dir.clone(),
+        }
+    }
+}
