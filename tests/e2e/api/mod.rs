@@ -9,6 +9,7 @@ mod browser;
 mod events;
 mod hardening;
 mod operations;
+mod outage;
 mod privacy;
 mod second_factors;
 mod service;

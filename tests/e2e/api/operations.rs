@@ -19,12 +19,16 @@ fn migrations_need_the_api_key_and_are_idempotent_and_readyz_follows_them() {
 
         let first = app.post_with_key("/v1/admin/migrate", "");
         assert_eq!(first.status, 200, "{backend:?}: {first:?}");
-        assert_eq!(first.json(), serde_json::json!({"applied": [1, 2, 3, 4, 5], "schema_version": 5}), "{backend:?}");
+        assert_eq!(
+            first.json(),
+            serde_json::json!({"applied": [1, 2, 3, 4, 5, 6], "schema_version": 6}),
+            "{backend:?}"
+        );
         let again = app.post_with_key("/v1/admin/migrate", "");
-        assert_eq!(again.json(), serde_json::json!({"applied": [], "schema_version": 5}), "{backend:?}");
+        assert_eq!(again.json(), serde_json::json!({"applied": [], "schema_version": 6}), "{backend:?}");
         let ready = app.get("/readyz");
         assert_eq!(ready.status, 200, "{backend:?}: {ready:?}");
-        assert_eq!(ready.json()["schema_version"], 5);
+        assert_eq!(ready.json()["schema_version"], 6);
     }
 }
 
@@ -40,8 +44,8 @@ fn parallel_migrations_on_postgres_apply_each_version_once() {
         .collect();
     let answers: Vec<serde_json::Value> = runs.into_iter().map(|run| run.join().unwrap()).collect();
     let applied: usize = answers.iter().map(|a| a["applied"].as_array().unwrap().len()).sum();
-    assert_eq!(applied, 5, "each of the 5 migrations once: {answers:?}");
-    assert!(answers.iter().all(|a| a["schema_version"] == 5), "{answers:?}");
+    assert_eq!(applied, 6, "each of the 6 migrations once: {answers:?}");
+    assert!(answers.iter().all(|a| a["schema_version"] == 6), "{answers:?}");
 }
 
 #[test]

@@ -54,7 +54,7 @@ impl Ctx {
         if let Some(store) = self.store.get() {
             return Ok(store);
         }
-        let store = Store::open(&self.settings.storage()?);
+        let store = Store::open(&self.settings.storage()?, self.now);
         Ok(self.store.get_or_init(|| store))
     }
 

@@ -14,29 +14,54 @@ pub fn check_policies(ctx: &Ctx) -> Result<(), Error> {
     })
 }
 
-/// The schema version, when the service is ready.
-pub fn ready(ctx: &Ctx) -> Result<i64, Error> {
+/// A service ready to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// The schema version.
+    pub schema_version: i64,
+    /// What it serves without (`redis`: sessions and counters come from the database while Redis is unreachable).
+    pub degraded: Vec<&'static str>,
+    /// When the Redis outage in progress began, if one is.
+    pub redis_outage_since: Option<i64>,
+}
+
+/// Whether the service is ready: policies usable, the database reachable and its schema current. Redis being
+/// unreachable does not stop it (it is reported as degraded).
+pub fn ready(ctx: &Ctx) -> Result<Readiness, Error> {
     check_policies(ctx)?;
-    let reached = ctx.store().and_then(|store| Ok(store.sessions().ping().map(|()| store)?));
-    let store = reached.map_err(|error| {
+    let store = ctx.store().map_err(|error| {
         eprintln!("readyz: {error}");
-        let what = match error {
-            Error::Storage(StoreError::Redis(_)) => "the session store cannot be reached",
-            _ => "the database cannot be reached",
-        };
-        Error::NotReady(what.to_owned())
+        Error::NotReady("the database cannot be reached".to_owned())
     })?;
-    match migrate::current(store.db()) {
-        Ok(version) if version == migrate::latest() => Ok(version),
-        Ok(version) => Err(Error::NotReady(format!(
-            "the schema is at version {version}, {} is needed: POST /v1/admin/migrate",
-            migrate::latest()
-        ))),
+    let mut degraded = Vec::new();
+    match store.sessions().ping() {
+        Ok(()) => {}
+        Err(error @ StoreError::Redis(_)) => {
+            if let Some(outage) = store.outage() {
+                outage.failed(&error);
+            }
+            degraded.push("redis");
+        }
         Err(error) => {
             eprintln!("readyz: {error}");
-            Err(Error::NotReady("the database cannot be queried".to_owned()))
+            return Err(Error::NotReady("the database cannot be reached".to_owned()));
         }
     }
+    let schema_version = match migrate::current(store.db()) {
+        Ok(version) if version == migrate::latest() => version,
+        Ok(version) => {
+            return Err(Error::NotReady(format!(
+                "the schema is at version {version}, {} is needed: POST /v1/admin/migrate",
+                migrate::latest()
+            )));
+        }
+        Err(error) => {
+            eprintln!("readyz: {error}");
+            return Err(Error::NotReady("the database cannot be queried".to_owned()));
+        }
+    };
+    let redis_outage_since = store.outage().and_then(|outage| outage.since().ok().flatten());
+    Ok(Readiness { schema_version, degraded, redis_outage_since })
 }
 
 /// Applies the pending migrations (a policy that would break every login stops the start here, not at the first

@@ -8,6 +8,9 @@ use super::Reply;
 use crate::domain::error::Error;
 use crate::domain::password::PasswordError;
 
+/// The `Retry-After` of a storage failure, in seconds.
+const STORAGE_RETRY_SECONDS: u32 = 5;
+
 /// The answer to `error`, which failed the request `during` (e.g. `POST /v1/login`, for the log).
 pub fn reply(error: &Error, during: &str) -> Reply {
     let (status, code, message): (u16, &str, String) = match error {
@@ -61,7 +64,13 @@ pub fn reply(error: &Error, during: &str) -> Reply {
         Error::Storage(store) if store.account_gone() => {
             (404, "account_not_found", "this account no longer exists".into())
         }
-        Error::Storage(_) | Error::StorageConfig(_) => {
+        Error::Storage(_) => {
+            logged(during, error);
+            // Nothing was written half-way: the same request can simply be sent again.
+            return Reply::error(503, "unavailable", "the service cannot reach its storage")
+                .with_header("retry-after", STORAGE_RETRY_SECONDS.to_string());
+        }
+        Error::StorageConfig(_) => {
             logged(during, error);
             (503, "unavailable", "the service cannot reach its storage".into())
         }

@@ -23,10 +23,18 @@ pub fn healthz(_: &Request, _: &Ctx) -> Answer {
     Ok(Reply::json(200, &json!({"status": "ok"})))
 }
 
-/// `GET /readyz`.
+/// `GET /readyz`: 200 while the app can serve (Redis unreachable is `degraded: ["redis"]`).
 pub fn ready(_: &Request, ctx: &Ctx) -> Answer {
-    let version = operations::ready(ctx)?;
-    Ok(Reply::json(200, &json!({"status": "ready", "schema_version": version})))
+    let ready = operations::ready(ctx)?;
+    Ok(Reply::json(
+        200,
+        &json!({
+            "status": "ready",
+            "schema_version": ready.schema_version,
+            "degraded": ready.degraded,
+            "redis_outage_since": ready.redis_outage_since,
+        }),
+    ))
 }
 
 /// `POST /v1/admin/migrate`: called once at start (`mfa-host up --startup-request`, or the deployment's first

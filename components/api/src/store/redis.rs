@@ -69,6 +69,11 @@ impl Redis {
         format!("{}t:{key}", self.prefix)
     }
 
+    /// The key of one of the app's own markers (`trusted`, `populated`, `reconciling`).
+    pub fn marker_key(&self, name: &str) -> String {
+        format!("{}m:{name}", self.prefix)
+    }
+
     /// The key of the app's own counters.
     pub fn metrics_key(&self) -> String {
         format!("{}metrics", self.prefix)

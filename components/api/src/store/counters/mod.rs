@@ -1,13 +1,15 @@
 //! Counters: throttle counters (small pairs of numbers under a key, each forgotten after its own time to live,
 //! updated by compare-and-set so that parallel requests and parallel app instances never lose a count) and the
-//! app's own monotonic metrics. One trait ([`Counters`]), implemented on SQLite ([`sqlite`]) and on Redis
-//! ([`redis`]), chosen once when the store opens.
+//! app's own monotonic metrics. One trait ([`Counters`]), implemented in the database ([`sql`]) and in Redis
+//! ([`redis`]), the latter falling back to the former while Redis is unreachable ([`resilient`]), chosen once when
+//! the store opens.
 //!
 //! [`update`] reads, lets the caller decide from what it read, and swaps; a swap that lost a race re-decides on
 //! what it found. The arithmetic (what a counter becomes, whether an attempt may go ahead) is session-policy's.
 
 pub mod redis;
-pub mod sqlite;
+pub mod resilient;
+pub mod sql;
 
 use super::error::StoreError;
 

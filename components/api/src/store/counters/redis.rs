@@ -42,6 +42,15 @@ impl RedisCounters {
         Self { redis }
     }
 
+    /// Sets counter `key` to `pair` for `ttl` seconds unless Redis already counts it (what the database counted
+    /// while Redis was unreachable).
+    pub fn restore(&self, key: &str, pair: Pair, ttl: u64) -> Result<(), StoreError> {
+        let arguments =
+            [text(&self.redis.counter_key(key)), text(&encode(Some(pair))), text("NX"), text("EX"), int(ttl.max(1))];
+        self.redis.run("SET", &arguments)?;
+        Ok(())
+    }
+
     fn keys(&self, keys: &[String]) -> Vec<String> {
         keys.iter().map(|key| self.redis.counter_key(key)).collect()
     }

@@ -72,7 +72,11 @@ impl Sessions {
             SessionStatus::Active(active) => {
                 if active.record_activity && record_activity {
                     self.live.touch(key, now)?;
-                    self.records().touch(key, now)?;
+                    // The live store has the activity; a record that cannot be written now (the database is down
+                    // while Redis answers) catches up at the next write.
+                    if let Err(error) = self.records().touch(key, now) {
+                        eprintln!("session activity not recorded: {error}");
+                    }
                     session.last_seen_at = now;
                 }
                 return Ok(Found::Live(Box::new(session)));
@@ -110,7 +114,7 @@ impl Sessions {
 
     /// Removes every live session of `user_id` for an erased account (the records are deleted with the account).
     pub fn forget_live(&self, user_id: &str) -> Result<(), StoreError> {
-        self.live.forget_user(user_id)
+        self.live.forget_user(&self.records(), user_id)
     }
 
     /// The user's live sessions, oldest first (expired ones are ended on the way, as [`Sessions::find`] does).

@@ -35,7 +35,7 @@ pub trait LiveSessions {
     fn remove(&self, user_id: &str, key: &str) -> Result<(), StoreError>;
 
     /// Removes every live session of `user_id` (an erased account; its records are deleted besides).
-    fn forget_user(&self, user_id: &str) -> Result<(), StoreError>;
+    fn forget_user(&self, records: &Records<'_>, user_id: &str) -> Result<(), StoreError>;
 
     /// The storage keys of the user's live sessions, oldest first.
     fn keys_of(&self, records: &Records<'_>, user_id: &str) -> Result<Vec<String>, StoreError>;

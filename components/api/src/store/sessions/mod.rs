@@ -1,16 +1,17 @@
 //! Session records and the two stores they live in.
 //!
-//! - `sqlite`: the `user_sessions` table is the live store ([`sqlite`]). Creating a session runs in one
-//!   `BEGIN IMMEDIATE` transaction: the user's live sessions are read, session-policy's `admit-session` decides
-//!   what to evict (or to refuse), and the evictions and the insert are written before `COMMIT`, so parallel logins
-//!   cannot exceed the cap.
+//! - `sqlite`: the `user_sessions` table is the live store ([`sql`]). Creating a session runs in one transaction
+//!   that serialises the user's admissions: the user's live sessions are read, session-policy's `admit-session`
+//!   decides what to evict (or to refuse), and the evictions and the insert are written before `COMMIT`, so
+//!   parallel logins cannot exceed the cap.
 //! - `redis-postgres` ([`redis`]): the live session is a Redis hash under `<prefix>s:<SHA-256 of the token>` (never
 //!   the token) whose TTL is the absolute lifetime, indexed per user in the sorted set `<prefix>u:<user id>:s`
 //!   (score = creation time). Creation is one Lua script that drops stale entries, evicts the oldest (or refuses)
 //!   and writes the new session atomically; it returns a flat array (`1`, evicted keys...) or `0`, as Spin's
 //!   `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions` ([`records`]), BEFORE
 //!   it enters Redis (so a parallel login that evicts it always finds the record to end), and evictions and endings
-//!   are written there in the same request.
+//!   are written there in the same request. While Redis is unreachable, the records are the live store as on
+//!   SQLite ([`resilient`], [`crate::store::outage`]).
 //!
 //! The operations ([`lifecycle::Sessions`]) are written once over the [`live::LiveSessions`] trait, implemented
 //! once per backend and chosen when the store opens. Sessions found expired on the way (idle or past their
@@ -22,7 +23,8 @@ pub mod lifecycle;
 pub mod live;
 pub mod records;
 pub mod redis;
-pub mod sqlite;
+pub mod resilient;
+pub mod sql;
 
 use crate::model::{AuthMethod, RiskSignal};
 

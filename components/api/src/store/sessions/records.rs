@@ -103,6 +103,37 @@ impl Records<'_> {
         Ok(found.and_then(|columns| columns.session(key)))
     }
 
+    /// The open, unexpired session under `key`, with the end of its absolute lifetime.
+    pub fn open_with_end(&self, key: &str, now: i64) -> Result<Option<(Session, i64)>, DbError> {
+        Ok(self.open_where("token_hash = $1", &[SqlValue::Text(key.to_owned()), SqlValue::Int(now)])?.pop())
+    }
+
+    /// Every open, unexpired session created at or after `since`, with the end of its absolute lifetime (what a
+    /// live store that lost or missed them must hold again).
+    pub fn open_since(&self, since: i64, now: i64) -> Result<Vec<(Session, i64)>, DbError> {
+        self.open_where("created_at >= $1", &[SqlValue::Int(since), SqlValue::Int(now)])
+    }
+
+    /// The open sessions matching `condition` (on `$1`) and not expired at `$2`, with their ends.
+    fn open_where(&self, condition: &str, params: &[SqlValue]) -> Result<Vec<(Session, i64)>, DbError> {
+        let rows = self.db.query(
+            &format!(
+                "SELECT token_hash, expires_at, {COLUMNS} FROM user_sessions \
+                 WHERE ended_at IS NULL AND {condition} AND expires_at > $2"
+            ),
+            params,
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| match row.as_slice() {
+                [SqlValue::Text(key), SqlValue::Int(expires_at), rest @ ..] => {
+                    Some((Columns::from_row(rest)?.session(key)?, *expires_at))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     /// The storage keys of the user's open sessions, oldest first.
     pub fn open_keys(&self, user_id: &str) -> Result<Vec<String>, DbError> {
         let keys: Vec<(String,)> = self.db.rows(

@@ -57,6 +57,16 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_see
 return {1}
 ";
 
+/// Puts a session back (KEYS: session, index; ARGV: ttl, creation time, then its field/value pairs), the index
+/// living at least as long as it (no `EXPIRE ... GT`: Redis 6 has none).
+pub const RESTORE_SCRIPT: &str = r"
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+return {1}
+";
+
 /// Renames a session to a new key, writes its proof fields and re-indexes it, atomically (KEYS: old, new, index;
 /// ARGV: field/value pairs). `{1}` done, `{0}` gone.
 pub const ROTATE_SCRIPT: &str = r"
@@ -78,6 +88,19 @@ impl RedisSessions {
     /// Live sessions on `redis`.
     pub fn new(redis: Rc<Redis>) -> Self {
         Self { redis }
+    }
+
+    /// Puts `session` (living until `expires_at`) back into Redis and its user's index, as admission would have:
+    /// a session the database holds open that Redis lost or never saw (created while it was unreachable).
+    pub fn restore(&self, session: &Session, expires_at: i64, now: i64) -> Result<(), StoreError> {
+        let Some(ttl) = u64::try_from(expires_at.saturating_sub(now)).ok().filter(|ttl| *ttl > 0) else {
+            return Ok(());
+        };
+        let keys = [self.redis.session_key(&session.key), self.redis.index_key(&session.user_id)];
+        let mut arguments = vec![int(ttl), RedisParameter::Int64(session.created_at)];
+        arguments.extend(session.fields().iter().flat_map(|(field, value)| [text(field), text(value)]));
+        self.redis.eval(RESTORE_SCRIPT, &keys, arguments)?;
+        Ok(())
     }
 
     /// The members of the user's index (Redis keys of sessions).
@@ -183,7 +206,7 @@ impl LiveSessions for RedisSessions {
         Ok(())
     }
 
-    fn forget_user(&self, user_id: &str) -> Result<(), StoreError> {
+    fn forget_user(&self, _records: &Records<'_>, user_id: &str) -> Result<(), StoreError> {
         let index = self.redis.index_key(user_id);
         let mut keys = vec![text(&index)];
         keys.extend(self.index(user_id)?.iter().map(|key| text(key)));

@@ -1,6 +1,7 @@
-//! Counters on SQLite: throttle counters in the `throttle_counters` table (a swap runs in `BEGIN IMMEDIATE`, which
-//! serialises writers, in at most five statements: a writer holds SQLite's lock meanwhile), metrics in
-//! `app_metrics`.
+//! Counters in the database: throttle counters in the `throttle_counters` table, metrics in `app_metrics`. The
+//! SQLite backend's counters, and the Redis + Postgres backend's while Redis is unreachable. A swap runs in one
+//! transaction that serialises writers (SQLite's `BEGIN IMMEDIATE`; on Postgres an advisory lock), in at most five
+//! statements: a writer holds the lock meanwhile.
 
 use std::rc::Rc;
 
@@ -8,12 +9,15 @@ use super::{Counters, Pair, Swap, Values, Write};
 use crate::store::error::StoreError;
 use crate::store::sql::{Db, SqlValue};
 
-/// Counters in the SQLite database.
-pub struct SqliteCounters {
+/// The advisory lock counter swaps hold on Postgres ("mfa-cntr").
+const LOCK_KEY: i64 = 0x6d66_612d_636e_7472;
+
+/// Counters in the database.
+pub struct SqlCounters {
     db: Rc<Db>,
 }
 
-impl SqliteCounters {
+impl SqlCounters {
     /// Counters in `db`.
     pub fn new(db: Rc<Db>) -> Self {
         Self { db }
@@ -29,10 +33,14 @@ impl SqliteCounters {
             .filter(|(_, write)| write.is_none())
             .map(|(key, _)| SqlValue::Text(key.clone()))
             .collect();
-        let sweep = format!(
-            "DELETE FROM throttle_counters WHERE expires_at <= $1 OR key IN ({})",
-            placeholders(2, forgotten.len())
-        );
+        let sweep = if forgotten.is_empty() {
+            "DELETE FROM throttle_counters WHERE expires_at <= $1".to_owned()
+        } else {
+            format!(
+                "DELETE FROM throttle_counters WHERE expires_at <= $1 OR key IN ({})",
+                placeholders(2, forgotten.len())
+            )
+        };
         let mut params = vec![SqlValue::Int(now)];
         params.extend(forgotten);
         self.db.execute(&sweep, &params)?;
@@ -66,7 +74,7 @@ fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
-impl Counters for SqliteCounters {
+impl Counters for SqlCounters {
     fn read(&self, keys: &[String], now: i64) -> Result<Values, StoreError> {
         let mut params = vec![SqlValue::Int(now)];
         params.extend(keys.iter().cloned().map(SqlValue::Text));
@@ -86,18 +94,17 @@ impl Counters for SqliteCounters {
 
     fn swap(&self, swap: &Swap<'_>) -> Result<Option<Values>, StoreError> {
         let Swap { keys, expected, writes, now } = *swap;
-        self.db.execute("BEGIN IMMEDIATE", &[])?;
-        let result = (|| -> Result<Option<Vec<Option<Pair>>>, StoreError> {
+        self.db.transaction(|| {
+            if self.db.is_postgres() {
+                self.db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(LOCK_KEY)])?;
+            }
             let current = self.read(keys, now)?;
             if current != expected {
                 return Ok(Some(current));
             }
             self.write(keys, writes, now)?;
             Ok(None)
-        })();
-        let end = if matches!(result, Ok(None)) { "COMMIT" } else { "ROLLBACK" };
-        self.db.execute(end, &[])?;
-        result
+        })
     }
 
     fn count(&self, series: &[String]) -> Result<(), StoreError> {

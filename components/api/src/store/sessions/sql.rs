@@ -1,26 +1,40 @@
-//! Live sessions on SQLite: the `user_sessions` records are the live store, so most operations are the records'
-//! own. Admission runs in one `BEGIN IMMEDIATE` transaction (session-policy's `admit-session` decides), so parallel
-//! logins cannot exceed the cap.
+//! Live sessions in the database: the `user_sessions` records are the live store, so most operations are the
+//! records' own. The SQLite backend's live sessions, and the Redis + Postgres backend's while Redis is unreachable.
+//! Admission runs in one transaction that serialises the user's admissions (SQLite's `BEGIN IMMEDIATE`; on
+//! Postgres an advisory lock on the user), and session-policy's `admit-session` decides, so parallel logins cannot
+//! exceed the cap.
 
 use super::live::{Admission, LiveSessions};
 use super::records::Records;
 use super::{Admitted, EndReason, Session};
 use crate::bindings::mfa::session::sessions::{self as decide, LiveSession};
 use crate::store::error::StoreError;
+use crate::store::sql::SqlValue;
+use sha2::{Digest, Sha256};
 
 /// Live sessions kept in the records themselves.
-pub struct SqliteSessions;
+pub struct SqlSessions;
+
+/// The advisory lock key of `user_id`'s admissions on Postgres: the first 8 bytes of a digest of the id.
+fn user_lock(user_id: &str) -> i64 {
+    let digest = Sha256::new().chain_update(b"mfa session admission\0").chain_update(user_id.as_bytes()).finalize();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+    i64::from_be_bytes(bytes)
+}
 
 fn seconds(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-impl LiveSessions for SqliteSessions {
+impl LiveSessions for SqlSessions {
     fn admit(&self, records: &Records<'_>, admission: &Admission<'_>) -> Result<Admitted, StoreError> {
         let Admission { session, policy, now, expires_at } = *admission;
         let db = records.db;
-        db.execute("BEGIN IMMEDIATE", &[])?;
-        let result = (|| {
+        db.transaction(|| {
+            if db.is_postgres() {
+                db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(user_lock(&session.user_id))])?;
+            }
             let live: Vec<LiveSession> = records
                 .open_times(&session.user_id)?
                 .into_iter()
@@ -43,17 +57,7 @@ impl LiveSessions for SqliteSessions {
                     Ok(Admitted::Created { evicted: plan.evict })
                 }
             }
-        })();
-        match result {
-            Ok(admitted) => {
-                db.execute(if admitted == Admitted::Refused { "ROLLBACK" } else { "COMMIT" }, &[])?;
-                Ok(admitted)
-            }
-            Err(error) => {
-                let _ = db.execute("ROLLBACK", &[]);
-                Err(error)
-            }
-        }
+        })
     }
 
     fn get(&self, records: &Records<'_>, key: &str) -> Result<Option<Session>, StoreError> {
@@ -68,7 +72,7 @@ impl LiveSessions for SqliteSessions {
         Ok(())
     }
 
-    fn forget_user(&self, _user_id: &str) -> Result<(), StoreError> {
+    fn forget_user(&self, _records: &Records<'_>, _user_id: &str) -> Result<(), StoreError> {
         Ok(())
     }
 

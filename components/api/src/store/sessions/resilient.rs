@@ -1,0 +1,111 @@
+//! Live sessions on the Redis + Postgres backend: in Redis while it is usable, from their database records when
+//! it is not ([`crate::store::outage`]), so a Redis outage costs speed, not service. What the database does
+//! meanwhile (sessions ended, rotated, evicted, created) is written down as repairs, applied to Redis before Redis
+//! is trusted again.
+
+use std::rc::Rc;
+
+use super::live::{Admission, LiveSessions};
+use super::records::Records;
+use super::redis::RedisSessions;
+use super::sql::SqlSessions;
+use super::{Admitted, Session};
+use crate::store::counters::redis::RedisCounters;
+use crate::store::error::StoreError;
+use crate::store::outage::Outage;
+
+/// Live sessions in Redis, falling back to the records.
+pub struct ResilientSessions {
+    redis: RedisSessions,
+    /// Used only to run the reconciliation that Redis counters need too.
+    counters: Rc<RedisCounters>,
+    outage: Rc<Outage>,
+}
+
+impl ResilientSessions {
+    /// Sessions in `redis` with `outage`'s bookkeeping (`counters` is reconciled with them).
+    pub fn new(redis: RedisSessions, counters: Rc<RedisCounters>, outage: Rc<Outage>) -> Self {
+        Self { redis, counters, outage }
+    }
+
+    /// Runs `on_redis` when Redis is usable; when it is not, or fails, `on_records`.
+    fn either<T>(
+        &self,
+        on_redis: impl FnOnce(&RedisSessions) -> Result<T, StoreError>,
+        on_records: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.outage.redis_usable(&self.redis, &self.counters) {
+            match on_redis(&self.redis) {
+                Err(error @ StoreError::Redis(_)) => self.outage.failed(&error),
+                answer => return answer,
+            }
+        }
+        on_records()
+    }
+}
+
+impl LiveSessions for ResilientSessions {
+    fn admit(&self, records: &Records<'_>, admission: &Admission<'_>) -> Result<Admitted, StoreError> {
+        self.either(
+            |redis| redis.admit(records, admission),
+            || {
+                let admitted = SqlSessions.admit(records, admission)?;
+                if let Admitted::Created { evicted } = &admitted {
+                    let user_id = &admission.session.user_id;
+                    for key in evicted {
+                        self.outage.tombstone(user_id, key)?;
+                    }
+                    self.outage.restore_later(user_id, &admission.session.key)?;
+                }
+                Ok(admitted)
+            },
+        )
+    }
+
+    fn get(&self, records: &Records<'_>, key: &str) -> Result<Option<Session>, StoreError> {
+        self.either(|redis| redis.get(records, key), || SqlSessions.get(records, key))
+    }
+
+    fn touch(&self, key: &str, now: i64) -> Result<(), StoreError> {
+        self.either(|redis| redis.touch(key, now), || Ok(()))
+    }
+
+    fn remove(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
+        self.either(|redis| redis.remove(user_id, key), || Ok(self.outage.tombstone(user_id, key)?))
+    }
+
+    fn forget_user(&self, records: &Records<'_>, user_id: &str) -> Result<(), StoreError> {
+        self.either(
+            |redis| redis.forget_user(records, user_id),
+            || {
+                for key in records.open_keys(user_id)? {
+                    self.outage.tombstone(user_id, &key)?;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    fn keys_of(&self, records: &Records<'_>, user_id: &str) -> Result<Vec<String>, StoreError> {
+        self.either(|redis| redis.keys_of(records, user_id), || SqlSessions.keys_of(records, user_id))
+    }
+
+    fn unindex(&self, user_id: &str, key: &str) -> Result<bool, StoreError> {
+        self.either(|redis| redis.unindex(user_id, key), || SqlSessions.unindex(user_id, key))
+    }
+
+    fn rename(&self, session: &Session, renewed: &Session) -> Result<bool, StoreError> {
+        self.either(
+            |redis| redis.rename(session, renewed),
+            || {
+                self.outage.tombstone(&session.user_id, &session.key)?;
+                self.outage.restore_later(&session.user_id, &renewed.key)?;
+                Ok(true)
+            },
+        )
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.redis.ping()
+    }
+}

@@ -1,0 +1,2 @@
+-- Nothing on SQLite: there is no Redis to fall back from (the Postgres migration of the same number adds the tables
+-- the Redis + Postgres backend needs while Redis is unreachable).
