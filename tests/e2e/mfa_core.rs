@@ -851,6 +851,24 @@ pub(crate) fn decode_png(bytes: &[u8]) -> Grey {
     Grey { width, height, pixels, stored }
 }
 
+/// An SVG rasterised by resvg on white, to 8-bit grey levels, at least 400 pixels wide (so that every module is
+/// several pixels, as a camera would see it).
+pub(crate) fn rasterise_svg(svg: &str) -> Grey {
+    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).expect("a valid SVG document");
+    let scale = (400.0 / tree.size().width()).max(1.0).ceil();
+    let size = tree.size().to_int_size().scale_by(scale).expect("a drawable size");
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).expect("a pixmap");
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    let pixels = pixmap.pixels().iter().map(|pixel| pixel.demultiply().red()).collect();
+    Grey {
+        width: size.width() as usize,
+        height: size.height() as usize,
+        pixels,
+        stored: (png::ColorType::Rgba, png::BitDepth::Eight),
+    }
+}
+
 pub(crate) fn decode_qr(image: &Grey) -> (rqrr::MetaData, String) {
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(image.width, image.height, |x, y| {
         image.pixels[y * image.width + x]
@@ -919,7 +937,7 @@ fn render_png_scale_bounds() -> Result<()> {
 }
 
 #[test]
-fn render_svg_is_a_standalone_document() -> Result<()> {
+fn render_svg_is_a_standalone_document_that_decodes_back_to_the_uri() -> Result<()> {
     let (mut store, core) = instance()?;
     let qr = core.mfa_core_qr();
     let svg = qr.call_render_svg(&mut store, ENROLL_URI)?.unwrap();
@@ -927,6 +945,9 @@ fn render_svg_is_a_standalone_document() -> Result<()> {
     assert!(trimmed.starts_with("<?xml") || trimmed.starts_with("<svg"), "{}", &trimmed[..trimmed.len().min(80)]);
     assert!(trimmed.contains("<svg") && trimmed.contains("xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(trimmed.ends_with("</svg>"));
+    // Drawn, it is the same QR code as the PNG: it decodes back to the text, at level M.
+    let (meta, text) = decode_qr(&rasterise_svg(&svg));
+    assert_eq!((text.as_str(), meta.ecc_level), (ENROLL_URI, 0));
     // Deterministic, and it depends on the text.
     assert_eq!(qr.call_render_svg(&mut store, ENROLL_URI)?, Ok(svg.clone()));
     assert_ne!(qr.call_render_svg(&mut store, "hello")?.unwrap(), svg);

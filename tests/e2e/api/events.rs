@@ -4,6 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use super::app::{Answer, BACKENDS, credentials};
+use super::race::{AT_ONCE, Call, all_at_once};
 use super::{Backend, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -85,26 +86,27 @@ pub(super) fn chain_length(app: &TestApp) -> usize {
 #[test]
 fn the_event_chain_verifies_and_personal_data_is_apart() {
     let app = TestApp::spawn(Backend::RedisPostgres);
-    // Three users at once: concurrent appends must still make one unbroken chain.
+    // Twenty users at once: concurrent appends must still make one unbroken chain.
     let app = std::sync::Arc::new(app);
-    let users: Vec<_> = (0..3)
+    let calls: Vec<Call<()>> = (0..AT_ONCE)
         .map(|n| {
             let app = app.clone();
-            std::thread::spawn(move || {
+            Box::new(move || {
                 let email = format!("chain{n}@example.com");
                 assert_eq!(post_json(&app, "/v1/register", &credentials(&email, PASSWORD), &[]).status, 201);
                 assert_eq!(post_json(&app, "/v1/login", &credentials(&email, PASSWORD), &[]).status, 201);
-            })
+            }) as Call<()>
         })
         .collect();
-    users.into_iter().for_each(|user| user.join().unwrap());
-    assert_eq!(chain_length(&app), 12, "per user: registered, login_succeeded, session_created, login_risk");
+    all_at_once(calls);
+    let events = 4 * AT_ONCE;
+    assert_eq!(chain_length(&app), events, "per user: registered, login_succeeded, session_created, login_risk");
     // The personal data is in its own table, salted, and not in the chained row.
     let personal = app.database().unwrap().rows(
         "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest FROM security_event_personal p \
          JOIN security_events e ON e.id = p.event_id",
     );
-    assert_eq!(personal.len(), 12);
+    assert_eq!(personal.len(), events);
     for row in personal {
         assert_eq!(row[0].as_deref(), Some("127.0.0.1"));
         assert_eq!(row[1].as_ref().unwrap().len(), 32);

@@ -4,41 +4,16 @@
 //! policy at start, device cookie fixation, and a security event for every refusal. Races release their requests
 //! together (a barrier) and count the exact outcomes.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::TestApp;
 use super::app::{Answer, BACKENDS, Backend, redis_command, redis_url};
+use super::race::{Call, all_at_once, count, statuses};
 use super::second_factors::{with_backup_codes, wrong_code};
 use super::totp::{PASSWORD, bearer, confirm, enrolled, get, post, signed_in, start_enrollment, totp, unix_now};
-
-type Call = Box<dyn FnOnce() -> Answer + Send>;
-
-/// Runs `calls` at once, released together by a barrier; their answers, in order.
-fn all_at_once(calls: Vec<Call>) -> Vec<Answer> {
-    let barrier = Arc::new(Barrier::new(calls.len()));
-    let threads: Vec<_> = calls
-        .into_iter()
-        .map(|call| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                call()
-            })
-        })
-        .collect();
-    threads.into_iter().map(|thread| thread.join().unwrap()).collect()
-}
-
-fn count(answers: &[Answer], status: u16) -> usize {
-    answers.iter().filter(|answer| answer.status == status).count()
-}
-
-fn statuses(answers: &[Answer]) -> Vec<u16> {
-    answers.iter().map(|answer| answer.status).collect()
-}
 
 fn user_id(app: &TestApp, token: &str) -> String {
     get(app, token, "/v1/session").json()["session"]["user_id"].as_str().unwrap().to_owned()

@@ -11,6 +11,7 @@ mod hardening;
 mod operations;
 mod outage;
 mod privacy;
+mod race;
 mod second_factors;
 mod service;
 mod sessions;

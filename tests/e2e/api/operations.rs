@@ -1,6 +1,7 @@
 //! Operations endpoints and the HTTP behaviour every endpoint shares, on both backends.
 
 use super::app::BACKENDS;
+use super::race::{AT_ONCE, Call, all_at_once};
 use super::{Backend, TestApp};
 
 #[test]
@@ -36,13 +37,13 @@ fn migrations_need_the_api_key_and_are_idempotent_and_readyz_follows_them() {
 fn parallel_migrations_on_postgres_apply_each_version_once() {
     let app = TestApp::spawn_with(Backend::RedisPostgres, &[]);
     let app = std::sync::Arc::new(app);
-    let runs: Vec<_> = (0..4)
+    let calls: Vec<Call<serde_json::Value>> = (0..AT_ONCE)
         .map(|_| {
             let app = app.clone();
-            std::thread::spawn(move || app.post_with_key("/v1/admin/migrate", "").json())
+            Box::new(move || app.post_with_key("/v1/admin/migrate", "").json()) as Call<serde_json::Value>
         })
         .collect();
-    let answers: Vec<serde_json::Value> = runs.into_iter().map(|run| run.join().unwrap()).collect();
+    let answers = all_at_once(calls);
     let applied: usize = answers.iter().map(|a| a["applied"].as_array().unwrap().len()).sum();
     assert_eq!(applied, 6, "each of the 6 migrations once: {answers:?}");
     assert!(answers.iter().all(|a| a["schema_version"] == 6), "{answers:?}");

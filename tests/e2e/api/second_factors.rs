@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::TestApp;
 use super::app::{Answer, BACKENDS};
+use super::race::{AT_ONCE, Call, all_at_once, count, statuses};
 use super::totp::{
     PASSWORD, bearer, confirm, enrolled, get, login_with_code, post, signed_in, start_enrollment, totp, unix_now,
     verify,
@@ -42,7 +43,8 @@ pub(super) fn wrong_code(secret: &[u8]) -> &'static str {
 #[test]
 fn backup_codes_are_made_with_the_first_factor_used_once_and_regenerated_with_step_up() {
     for backend in BACKENDS {
-        let app = Arc::new(TestApp::spawn(backend));
+        // A lockout far away: the race's nineteen refused uses must not lock the user out of the rest.
+        let app = Arc::new(TestApp::migrated(backend, &[("second_factor_lockout", "100/900/60/600/1000")]));
         let (_, token, codes) = with_backup_codes(&app, "backup@example.com");
         assert_eq!(codes.len(), 10, "{backend:?}");
         assert!(codes.iter().all(|c| c.len() == 14 && c.matches('-').count() == 2), "{codes:?}");
@@ -61,19 +63,21 @@ fn backup_codes_are_made_with_the_first_factor_used_once_and_regenerated_with_st
         let reused = verify_with(&app, again["challenge_id"].as_str().unwrap(), "backup_code", &codes[0]);
         assert_eq!((reused.status, reused.error_code().as_str()), (401, "invalid_code"), "{backend:?}");
 
-        // The same code twice at once: one session.
-        let racers: Vec<_> = (0..2)
+        // The same code twenty times at once, each on its own challenge: one session.
+        let calls: Vec<Call> = (0..AT_ONCE)
             .map(|_| {
                 let app = app.clone();
                 let code = codes[1].clone();
-                std::thread::spawn(move || {
-                    let challenge = challenge_of(&app, "backup@example.com").json();
-                    verify_with(&app, challenge["challenge_id"].as_str().unwrap(), "backup_code", &code).status
-                })
+                let challenge = challenge_of(&app, "backup@example.com").json();
+                let id = challenge["challenge_id"].as_str().unwrap().to_owned();
+                Box::new(move || verify_with(&app, &id, "backup_code", &code)) as Call
             })
             .collect();
-        let statuses: Vec<u16> = racers.into_iter().map(|r| r.join().unwrap()).collect();
-        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{backend:?}: {statuses:?}");
+        let answers = all_at_once(calls);
+        assert_eq!(count(&answers, 201), 1, "{backend:?}: {:?}", statuses(&answers));
+        for loser in answers.iter().filter(|a| a.status != 201) {
+            assert!(matches!(loser.error_code().as_str(), "code_already_used" | "invalid_code"), "{loser:?}");
+        }
 
         // Down to 2 left: a warning. (Each login makes a session; at 5 the oldest go: keep the newest.)
         let mut token = token;
@@ -176,18 +180,21 @@ fn parallel_wrong_codes_are_never_checked_beyond_the_lockout() {
         let app = Arc::new(TestApp::migrated(backend, &[("second_factor_lockout", "3/900/60/600/100")]));
         let (secret, token) = enrolled(&app, "burst@example.com");
         let wrong = wrong_code(&secret);
-        // Two challenges (5 checks each), eight wrong codes at once: three are looked at, then checks are locked.
-        let challenges: Vec<String> = (0..2)
+        // Four challenges (5 checks each), twenty wrong codes at once: three are looked at, then checks are locked.
+        let challenges: Vec<String> = (0..4)
             .map(|_| challenge_of(&app, "burst@example.com").json()["challenge_id"].as_str().unwrap().to_owned())
             .collect();
-        let guesses: Vec<_> = (0..8)
+        let calls: Vec<Call> = (0..AT_ONCE)
             .map(|i| {
-                let (app, id) = (app.clone(), challenges[i % 2].clone());
-                std::thread::spawn(move || verify(&app, &id, wrong).status)
+                let (app, id) = (app.clone(), challenges[i % 4].clone());
+                Box::new(move || verify(&app, &id, wrong)) as Call
             })
             .collect();
-        let statuses: Vec<u16> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+        let answers = all_at_once(calls);
+        let statuses = statuses(&answers);
         assert!(statuses.iter().all(|s| [401, 429].contains(s)), "{backend:?}: {statuses:?}");
+        // Of the three looked at, the third locked the checks (and says so: 429); every other was refused unseen.
+        assert_eq!(count(&answers, 401), 2, "{backend:?}: {statuses:?}");
         let activity = get(&app, &token, "/v1/activity").json();
         let failed =
             activity["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "second_factor_failed").count();

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::app::{Answer, BACKENDS, redis_command};
+use super::race::{AT_ONCE, Call, all_at_once};
 use super::{Backend, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -67,14 +68,14 @@ fn parallel_logins_never_exceed_the_cap_and_evicted_tokens_die() {
         // growing delay would refuse a user's own logins beyond five at once.
         let app = Arc::new(TestApp::migrated(backend, &[("trusted_proxies", "127.0.0.0/8, ::1")]));
         register(&app, "busy@example.com");
-        let logins: Vec<_> = (0..50)
+        let calls: Vec<Call> = (0..50)
             .map(|i| {
                 let app = app.clone();
                 let from = format!("203.0.113.{}", i + 1);
-                std::thread::spawn(move || app.login("busy@example.com", PASSWORD, &[("x-forwarded-for", &from)]))
+                Box::new(move || app.login("busy@example.com", PASSWORD, &[("x-forwarded-for", &from)])) as Call
             })
             .collect();
-        let answers: Vec<Answer> = logins.into_iter().map(|l| l.join().unwrap()).collect();
+        let answers = all_at_once(calls);
         assert!(answers.iter().all(|a| a.status == 201), "{backend:?}: {:?}", answers.iter().find(|a| a.status != 201));
         let live: Vec<String> = answers
             .iter()
@@ -215,18 +216,18 @@ fn sessions_expire_when_idle_and_at_their_absolute_lifetime() {
 }
 
 #[test]
-fn parallel_refreshes_of_one_token_rotate_it_once() {
+fn twenty_parallel_refreshes_of_one_token_rotate_it_once() {
     for backend in BACKENDS {
         let app = Arc::new(TestApp::spawn(backend));
         register(&app, "race@example.com");
         let token = token(&login(&app, "race@example.com", PASSWORD));
-        let refreshes: Vec<_> = (0..10)
+        let calls: Vec<Call> = (0..AT_ONCE)
             .map(|_| {
                 let (app, token) = (app.clone(), token.clone());
-                std::thread::spawn(move || with_token(&app, "POST", "/v1/session/refresh", &token))
+                Box::new(move || with_token(&app, "POST", "/v1/session/refresh", &token)) as Call
             })
             .collect();
-        let answers: Vec<Answer> = refreshes.into_iter().map(|r| r.join().unwrap()).collect();
+        let answers = all_at_once(calls);
         let rotated: Vec<&Answer> = answers.iter().filter(|a| a.status == 200).collect();
         assert_eq!(rotated.len(), 1, "{backend:?}: {:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
         assert!(answers.iter().all(|a| a.status == 200 || a.status == 401), "{backend:?}");

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::TestApp;
 use super::app::{Answer, BACKENDS};
+use super::race::{AT_ONCE, Call, all_at_once};
 
 const PASSWORD: &str = "correct horse battery staple";
 const WRONG: &str = "not the password at all";
@@ -144,13 +145,13 @@ fn parallel_failures_are_all_counted() {
     for backend in BACKENDS {
         let variables = [("password_limit_ip", "25/60"), ("password_limit_account_ip", "1000/60/1/1")];
         let app = std::sync::Arc::new(TestApp::migrated(backend, &variables));
-        let guesses: Vec<_> = (0..20)
+        let calls: Vec<Call<u16>> = (0..AT_ONCE)
             .map(|n| {
                 let app = app.clone();
-                std::thread::spawn(move || app.login(&format!("guess{n}@example.com"), WRONG, &[]).status)
+                Box::new(move || app.login(&format!("guess{n}@example.com"), WRONG, &[]).status) as Call<u16>
             })
             .collect();
-        let statuses: Vec<u16> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+        let statuses = all_at_once(calls);
         assert!(statuses.iter().all(|s| *s == 401), "{backend:?}: {statuses:?}");
         // No count was lost to a parallel one: exactly 5 more fit the limit of 25.
         for n in 0..5 {
