@@ -8,6 +8,7 @@ mod app;
 mod browser;
 mod events;
 mod hardening;
+mod instances;
 mod operations;
 mod outage;
 mod privacy;

@@ -14,10 +14,14 @@ pub struct StoredCode {
     pub hash: Vec<u8>,
 }
 
-/// Replaces the user's codes with `hashed` (new row id, salt, hash each), in one transaction.
+/// Replaces the user's codes with `hashed` (new row id, salt, hash each), in one transaction that holds the user's
+/// row (on SQLite the transaction's own lock), so parallel replacements leave exactly one set.
 pub fn replace(db: &Db, user_id: &str, hashed: &[StoredCode], now: i64) -> Result<(), DbError> {
     let user = SqlValue::Text(user_id.to_owned());
     db.transaction(|| {
+        if db.is_postgres() {
+            db.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", std::slice::from_ref(&user))?;
+        }
         db.execute("DELETE FROM backup_codes WHERE user_id = $1", std::slice::from_ref(&user))?;
         for code in hashed {
             db.execute(

@@ -17,17 +17,17 @@ pub struct NewCode<'a> {
     pub expires_at: i64,
 }
 
-/// Stores `code`, replacing any code for its binding (and sweeping expired ones), in one transaction.
+/// Stores `code`, replacing any code for its binding (and sweeping expired ones), in one transaction. The replacing
+/// is one upsert, so parallel sends for one binding never collide on it: the last one's code is the live one.
 pub fn replace(db: &Db, code: NewCode<'_>, now: i64) -> Result<(), DbError> {
     let binding = SqlValue::Text(code.binding.to_owned());
     db.transaction(|| {
-        db.execute(
-            "DELETE FROM sms_codes WHERE binding = $1 OR expires_at <= $2",
-            &[binding.clone(), SqlValue::Int(now)],
-        )?;
+        db.execute("DELETE FROM sms_codes WHERE expires_at <= $1", &[SqlValue::Int(now)])?;
         db.execute(
             "INSERT INTO sms_codes (binding, user_id, factor_id, code_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (binding) DO UPDATE SET user_id = excluded.user_id, \
+             factor_id = excluded.factor_id, code_hash = excluded.code_hash, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at, failures = 0, used_at = NULL",
             &[
                 binding.clone(),
                 SqlValue::Text(code.user_id.to_owned()),
