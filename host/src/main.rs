@@ -81,6 +81,9 @@ struct Up {
     /// Connections open at once; one more is answered 503 and closed.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Milliseconds connecting to Redis, or one Redis command, may take before it fails (an app can then fall back).
+    #[arg(long, default_value_t = 1000)]
+    redis_timeout_ms: u64,
     /// A request to send to the app once it serves, before the banner (e.g. `POST /v1/admin/migrate`); an answer
     /// other than 2xx stops startup with the app's answer.
     #[arg(long, num_args = 2, value_names = ["METHOD", "PATH"])]
@@ -102,6 +105,7 @@ impl Up {
             body_idle_timeout: Duration::from_secs(self.body_idle_timeout_secs),
             max_body_bytes: self.max_body_bytes,
             max_connections: self.max_connections,
+            redis_timeout: Duration::from_millis(self.redis_timeout_ms),
         }
     }
 

@@ -41,12 +41,14 @@ pub struct Components {
 
 impl Components {
     /// Loads every component `manifest` routes to: resolves variables from `env`, opens the SQLite databases the
-    /// components use, compiles and links each component with an engine made by `engine`.
+    /// components use, compiles and links each component with an engine made by `engine`; Redis commands give up
+    /// after `redis_timeout`.
     pub fn load(
         manifest: &Manifest,
         runtime_config: &RuntimeConfig,
         env: impl Fn(&str) -> Option<String>,
         engine: &EngineConfig,
+        redis_timeout: std::time::Duration,
     ) -> Result<Self> {
         let variables = AppVariables::resolve(&manifest.variables, env)?;
         let sqlite =
@@ -54,7 +56,7 @@ impl Components {
         let engine = super::engine::new(engine)?;
         let linker = super::linker::new(&engine)?;
         let postgres = Arc::new(Pools::default());
-        let redis = Arc::new(RedisPool::default());
+        let redis = Arc::new(RedisPool::with_timeout(redis_timeout));
 
         let mut by_id = BTreeMap::new();
         for trigger in manifest.http_triggers.iter().filter(|trigger| trigger.route.is_some()) {

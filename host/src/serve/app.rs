@@ -36,7 +36,7 @@ impl App {
         env: impl Fn(&str) -> Option<String>,
         limits: Limits,
     ) -> Result<Self> {
-        let components = Components::load(manifest, runtime_config, env, &limits.engine())?;
+        let components = Components::load(manifest, runtime_config, env, &limits.engine(), limits.redis_timeout)?;
         let routes = manifest
             .http_triggers
             .iter()

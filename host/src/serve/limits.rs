@@ -28,6 +28,8 @@ pub struct Limits {
     pub max_body_bytes: u64,
     /// Connections open at once; one more is answered 503 and closed.
     pub max_connections: usize,
+    /// How long connecting to Redis, or one Redis command, may take before it fails.
+    pub redis_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +44,7 @@ impl Default for Limits {
             body_idle_timeout: Duration::from_secs(10),
             max_body_bytes: 1 << 20,
             max_connections: 1024,
+            redis_timeout: crate::capabilities::redis::DEFAULT_TIMEOUT,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! killed with SIGKILL while logins, session checks, introspections, refreshes and logouts run from several threads
 //! on two app instances, and restarted. Every request keeps being answered from Postgres meanwhile; afterwards every
 //! token is active exactly when its Postgres record is open: nothing ended during the outage comes back through
-//! Redis, and sessions created during it keep working. Throttle counters counted during the outage survive it.
+//! Redis, and sessions created during it keep working. Throttle counters counted during the outage survive it. A
+//! Redis that stops answering (SIGSTOP) is left after mfa-host's Redis timeout, the same way.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -57,6 +58,12 @@ impl PrivateRedis {
             assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the server.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running server").id().to_string();
+        assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
     }
 
     /// SIGKILL: no shutdown, no last save.
@@ -221,4 +228,26 @@ fn a_redis_outage_keeps_the_app_serving_and_brings_nothing_back() {
     assert_eq!(ready["degraded"], json!([]), "{ready}");
     let metrics = app.request("GET", "/v1/admin/metrics", &[("authorization", &format!("Bearer {}", app.api_key))], "");
     assert!(metrics.body.contains("mfa_redis_fallbacks_total"), "{metrics:?}");
+}
+
+#[test]
+fn a_redis_that_stops_answering_is_left_after_the_timeout() {
+    let mut redis = PrivateRedis::start();
+    let port = redis.port.to_string();
+    let app = TestApp::migrated(Backend::RedisPostgres, &[("redis_port", port.as_str())]);
+    assert_eq!(app.register("frozen@example.com", PASSWORD).status, 201);
+    let token = token_of(&app.login("frozen@example.com", PASSWORD, &[]));
+    // Frozen (SIGSTOP): connections are accepted and never answered. Without mfa-host's Redis timeout each request
+    // would wait for the request timeout (30 s) and answer 504; with it, Redis is left and Postgres answers.
+    redis.signal("STOP");
+    assert_eq!(session(&app, &token).status, 200);
+    let fresh = app.login("frozen@example.com", PASSWORD, &[]);
+    assert_eq!(fresh.status, 201, "{fresh:?}");
+    let ready = app.get("/readyz");
+    assert_eq!((ready.status, ready.json()["degraded"].clone()), (200, json!(["redis"])), "{ready:?}");
+    redis.signal("CONT");
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(session(&app, &token_of(&fresh)).status, 200, "the session made meanwhile is back in Redis");
+    assert_eq!(app.get("/readyz").json()["degraded"], json!([]));
+    redis.kill();
 }

@@ -65,6 +65,11 @@ impl Outage {
         Self { db, redis, now, health: Cell::new(Health::Unknown), fell_back: Cell::new(false) }
     }
 
+    /// The request's time.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
     /// Whether this request may use Redis (reconciling first when its trust ran out).
     pub fn redis_usable(&self, sessions: &RedisSessions, counters: &RedisCounters) -> bool {
         if self.health.get() == Health::Unknown {

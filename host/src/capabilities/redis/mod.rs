@@ -3,7 +3,9 @@
 //! `invalid-address`; each `open` holds one connection of its own (so MULTI/EXEC/WATCH never interleave between
 //! requests), reused across requests after a reset ([`pool`]) where Spin opens a new one; `execute` flattens nested
 //! reply arrays into one list and maps replies as Spin does (nil, status, int64, binary; doubles and big numbers as
-//! their text, booleans as 0/1); server errors are `other`.
+//! their text, booleans as 0/1); server errors are `other`. Unlike Spin, connecting and each command give up after
+//! the pool's timeout (`mfa-host up --redis-timeout-ms`), failing as `other`, so an app can tell a Redis that
+//! stopped answering from a slow one.
 
 mod pool;
 
@@ -15,7 +17,7 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::app::allowed_hosts::AllowedHosts;
 use pool::Lease;
-pub use pool::RedisPool;
+pub use pool::{DEFAULT_TIMEOUT, RedisPool};
 
 /// Bindings generated from `host/wit/redis.wit` (Spin's `fermyon:spin/redis@2.0.0`).
 #[allow(missing_docs, clippy::all)]
@@ -87,10 +89,14 @@ impl RedisView<'_> {
         command: Cmd,
     ) -> Result<T, Error> {
         let mut connection = self.redis(connection)?;
-        command.query_async(&mut connection).await.map_err(|error| match error.kind() {
-            redis::ErrorKind::TypeError => Error::TypeError,
-            _ => other(error),
-        })
+        let answer = tokio::time::timeout(self.pool.timeout(), command.query_async(&mut connection)).await;
+        match answer {
+            Ok(answer) => answer.map_err(|error| match error.kind() {
+                redis::ErrorKind::TypeError => Error::TypeError,
+                _ => other(error),
+            }),
+            Err(_) => Err(other(format!("Redis did not answer within {:?}", self.pool.timeout()))),
+        }
     }
 }
 

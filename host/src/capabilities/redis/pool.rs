@@ -20,10 +20,19 @@ const MAX_IDLE_PER_ADDRESS: usize = 64;
 /// How long a reset may take before the connection is given up.
 const RESET_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The app's idle Redis connections, by address, handed out oldest first.
-#[derive(Default)]
+/// How long connecting, or one command, may take by default before it fails as Redis being unreachable.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The app's idle Redis connections, by address, handed out oldest first, and how long Redis may take to answer.
 pub struct RedisPool {
     idle: Mutex<HashMap<String, VecDeque<MultiplexedConnection>>>,
+    timeout: Duration,
+}
+
+impl Default for RedisPool {
+    fn default() -> Self {
+        Self::with_timeout(DEFAULT_TIMEOUT)
+    }
 }
 
 impl std::fmt::Debug for RedisPool {
@@ -66,13 +75,30 @@ fn reset_pipeline(address: &str) -> Result<Pipeline, RedisError> {
 }
 
 impl RedisPool {
+    /// An empty pool whose connections and commands fail after `timeout` without an answer (so a Redis that stops
+    /// answering costs a request that long, not the request timeout).
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self { idle: Mutex::default(), timeout }
+    }
+
+    /// How long connecting or one command may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// An idle connection to `address`, or a new one.
     pub async fn lease(self: &Arc<Self>, address: &str) -> Result<Lease, RedisError> {
         let reset = Arc::new(reset_pipeline(address)?);
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.get_mut(address).and_then(VecDeque::pop_front));
         let connection = match idle {
             Some(connection) => connection,
-            None => redis::Client::open(address)?.get_multiplexed_async_connection().await?,
+            None => {
+                let client = redis::Client::open(address)?;
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(self.timeout)
+                    .set_response_timeout(self.timeout);
+                client.get_multiplexed_async_connection_with_config(&config).await?
+            }
         };
         Ok(Lease { connection: Some(connection), address: address.to_owned(), reset, pool: self.clone() })
     }

@@ -1,7 +1,7 @@
 //! Live sessions on the Redis + Postgres backend: in Redis while it is usable, from their database records when
 //! it is not ([`crate::store::outage`]), so a Redis outage costs speed, not service. What the database does
 //! meanwhile (sessions ended, rotated, evicted, created) is written down as repairs, applied to Redis before Redis
-//! is trusted again.
+//! is trusted again. A session Redis lacks but the database holds open is put back into Redis when asked for.
 
 use std::rc::Rc;
 
@@ -63,7 +63,26 @@ impl LiveSessions for ResilientSessions {
     }
 
     fn get(&self, records: &Records<'_>, key: &str) -> Result<Option<Session>, StoreError> {
-        self.either(|redis| redis.get(records, key), || SqlSessions.get(records, key))
+        let found = self.either(
+            |redis| redis.get(records, key).map(|found| (found, true)),
+            || SqlSessions.get(records, key).map(|found| (found, false)),
+        )?;
+        match found {
+            (Some(session), _) => Ok(Some(session)),
+            // Not in Redis: the database is asked, and a session it holds open goes back into Redis (one created
+            // by a request that could not reach Redis, as Redis came back: its repair may come after the
+            // reconciliation that let Redis be trusted again).
+            (None, true) => {
+                let Some((session, expires_at)) = records.open_with_end(key, self.outage.now())? else {
+                    return Ok(None);
+                };
+                if let Err(error) = self.redis.restore(&session, expires_at, self.outage.now()) {
+                    self.outage.failed(&error);
+                }
+                Ok(Some(session))
+            }
+            (None, false) => Ok(None),
+        }
     }
 
     fn touch(&self, key: &str, now: i64) -> Result<(), StoreError> {
