@@ -123,6 +123,24 @@ impl Outage {
         self.repair(user_id, key, Repair::Restore)
     }
 
+    /// Whether the session under `key` still waits to be put into Redis (its repair came after the reconciliation
+    /// that let Redis be trusted again).
+    pub fn restore_pending(&self, key: &str) -> Result<bool, DbError> {
+        self.db.exists(
+            "SELECT 1 FROM redis_repairs WHERE token_hash = $1 AND action = $2",
+            &[SqlValue::Text(key.to_owned()), SqlValue::Text(Repair::Restore.as_str().to_owned())],
+        )
+    }
+
+    /// The session under `key` was put into Redis: its restore is done.
+    pub fn restored(&self, key: &str) -> Result<(), DbError> {
+        self.db.execute(
+            "DELETE FROM redis_repairs WHERE token_hash = $1 AND action = $2",
+            &[SqlValue::Text(key.to_owned()), SqlValue::Text(Repair::Restore.as_str().to_owned())],
+        )?;
+        Ok(())
+    }
+
     fn repair(&self, user_id: &str, key: &str, repair: Repair) -> Result<(), DbError> {
         self.db.execute(
             "INSERT INTO redis_repairs (token_hash, user_id, action, at) VALUES ($1, $2, $3, $4) \

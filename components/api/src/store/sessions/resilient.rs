@@ -1,7 +1,7 @@
 //! Live sessions on the Redis + Postgres backend: in Redis while it is usable, from their database records when
 //! it is not ([`crate::store::outage`]), so a Redis outage costs speed, not service. What the database does
 //! meanwhile (sessions ended, rotated, evicted, created) is written down as repairs, applied to Redis before Redis
-//! is trusted again. A session Redis lacks but the database holds open is put back into Redis when asked for.
+//! is trusted again. A session whose repair came after that is put back into Redis when asked for.
 
 use std::rc::Rc;
 
@@ -69,15 +69,20 @@ impl LiveSessions for ResilientSessions {
         )?;
         match found {
             (Some(session), _) => Ok(Some(session)),
-            // Not in Redis: the database is asked, and a session it holds open goes back into Redis (one created
-            // by a request that could not reach Redis, as Redis came back: its repair may come after the
-            // reconciliation that let Redis be trusted again).
+            // Not in Redis, but still to be put back (created or rotated to by a request that could not reach
+            // Redis, as Redis came back: its repair came after the reconciliation that let Redis be trusted again):
+            // from its record, if that is still open. Only then: a session merely missing from Redis was rotated
+            // away, evicted or ended a moment ago, and its record may not say so yet.
             (None, true) => {
+                if !self.outage.restore_pending(key)? {
+                    return Ok(None);
+                }
                 let Some((session, expires_at)) = records.open_with_end(key, self.outage.now())? else {
                     return Ok(None);
                 };
-                if let Err(error) = self.redis.restore(&session, expires_at, self.outage.now()) {
-                    self.outage.failed(&error);
+                match self.redis.restore(&session, expires_at, self.outage.now()) {
+                    Ok(()) => self.outage.restored(key)?,
+                    Err(error) => self.outage.failed(&error),
                 }
                 Ok(Some(session))
             }
