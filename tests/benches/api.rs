@@ -1,9 +1,13 @@
 //! Bench: the Spin app (spin.toml served in-process by mfa-host, as the end-to-end tests do) on the Redis +
-//! Postgres backend, measured over loopback with 64 keep-alive connections (and 1, for the unloaded latency):
+//! Postgres backend, measured over loopback with 1, 64 and 1,000 keep-alive connections, each sending one request
+//! after another (closed loop: at 1,000 connections the latency is what 1,000 clients waiting on one another see):
 //!
 //! - session introspection (`POST /v1/introspect`, the product backend's per-request call);
+//! - the user's own session check (`GET /v1/session`);
 //! - listing a user's 5 sessions (`GET /v1/sessions`);
-//! - next to `redis-benchmark -t get` against the same Redis (the floor any Redis-backed lookup sits on).
+//! - next to the seed's own Python stack's introspection (`../shared/peers/seed-stack`, started beside it when it
+//!   is there: one Redis GET per check), at 64 and 1,000 connections, and the ratio of the two;
+//! - and `redis-benchmark -t get` against the same Redis (the floor any Redis-backed lookup sits on).
 //!
 //! Prints figures; asserts nothing about speed. Run with `scripts/bench` (it builds the components first), or
 //! `cargo bench -p mfa-e2e --bench api` after `scripts/test` or the build steps it runs. `MFA_BENCH_SECONDS` sets
@@ -20,9 +24,15 @@ use anyhow::{Context, Result, bail};
 mod app;
 #[path = "../../host/benches/load/mod.rs"]
 mod load;
+#[path = "peers/seed_stack.rs"]
+mod seed_stack;
 
 use app::{Backend, TestApp};
-use load::{Spec, load, report};
+use load::{Load, Spec, load, report};
+use seed_stack::SeedStack;
+
+/// The connection counts every check is measured at.
+const CONNECTIONS: [usize; 3] = [1, 64, 1000];
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -60,11 +70,38 @@ fn main() -> Result<()> {
 
     let introspect = Spec::post_json("/v1/introspect", format!(r#"{{"token": "{token}"}}"#))
         .header("authorization", &format!("Bearer {}", app.api_key));
+    let own = Spec::get("/v1/session").header("authorization", &format!("Bearer {token}"));
     let list = Spec::get("/v1/sessions").header("authorization", &format!("Bearer {token}"));
-    for (name, spec) in [("introspection", &introspect), ("list 5 sessions", &list)] {
-        report(&format!("{name}, 1 connection"), &load(app.port, spec, 1, duration)?);
-        report(&format!("{name}, 64 connections"), &load(app.port, spec, 64, duration)?);
+    let mut introspection = Vec::new();
+    for (name, spec) in [("introspection", &introspect), ("GET /v1/session", &own), ("list 5 sessions", &list)] {
+        for connections in CONNECTIONS {
+            let measured = load(app.port, spec, connections, duration)?;
+            report(&format!("{name}, {connections} connections"), &measured);
+            if name == "introspection" {
+                introspection.push((connections, measured));
+            }
+        }
     }
+    compare_with_seed_stack(&introspection, duration)?;
     println!("redis-benchmark -t get -c 64 -n 200000 -q: {}", redis_benchmark()?);
+    Ok(())
+}
+
+/// Measures the seed stack's introspection at 64 and 1,000 connections and prints the app's rate as a ratio of it.
+fn compare_with_seed_stack(app: &[(usize, Load)], duration: Duration) -> Result<()> {
+    let Some(seed) = SeedStack::start(&mfa_e2e::paths::workspace_dir(), &app::redis_url())? else {
+        println!("(the seed stack is not beside the workspace: no comparison)");
+        return Ok(());
+    };
+    let check = Spec::get("/v1/sessions/introspect").header("authorization", &format!("Bearer {}", seed.token));
+    for (connections, ours) in app.iter().filter(|(connections, _)| *connections > 1) {
+        let theirs = load(seed.port, &check, *connections, duration)?;
+        report(&format!("seed stack introspection, {connections} connections"), &theirs);
+        println!(
+            "  app / seed stack, introspection at {connections} connections: {:.2}x the rate, p99 {:.2}x",
+            ours.per_second / theirs.per_second.max(f64::MIN_POSITIVE),
+            ours.p99.as_secs_f64() / theirs.p99.as_secs_f64().max(f64::MIN_POSITIVE)
+        );
+    }
     Ok(())
 }

@@ -1,17 +1,17 @@
 //! Bench: the MFA flows of the Spin app on the Redis + Postgres backend (spin.toml served in-process by mfa-host,
-//! as the end-to-end tests do), each step driven by 64 concurrent clients over loopback (one connection per
-//! request), every user used once per step (a TOTP code is accepted once per user and time step, so a flow cannot
-//! be replayed on one user):
+//! as the end-to-end tests do), each step driven by concurrent clients over loopback (one connection per request),
+//! every user used once per step (a TOTP code is accepted once per user and time step, so a flow cannot be replayed
+//! on one user):
 //!
 //! - registration and password login, the steps dominated by password hashing (argon2id), reported on their own;
 //! - TOTP enrollment: start (secret, otpauth URI, SVG and PNG QR codes, sealed secret) and confirm (a current code,
 //!   the first factor's 10 backup codes);
 //! - login with a second factor: the password step (argon2id, then a challenge) and the TOTP verify (challenge,
-//!   lockout gate, code, new aal 2 session).
+//!   lockout gate, code, new aal 2 session), at 64 clients over 512 users and at 1,000 clients over 1,000 others.
 //!
-//! Prints figures; asserts nothing about speed. Run with `scripts/bench mfa`. `MFA_BENCH_CLIENTS` sets the number
-//! of concurrent clients (default 64; 1 shows a step's cost without contention), `MFA_BENCH_USERS` how many users
-//! each step runs over (default 512).
+//! Each step prints its rate, p50 and p99 and its errors (a refused or failed request, with the first reason);
+//! the next step goes on with the users that succeeded. Asserts nothing about speed. Run with
+//! `scripts/bench mfa`. `MFA_BENCH_CLIENTS` sets the clients of the setup steps (default 64).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,20 +55,27 @@ fn secret_of(uri: &str) -> Result<Vec<u8>> {
     Ok(data_encoding::BASE32_NOPAD.decode(encoded.trim_end_matches('=').as_bytes())?)
 }
 
-/// Runs `step` once per item on [`clients`] threads; prints its rate and latencies; the step's outputs, in the
-/// items' order.
-fn run<T: Sync, O: Send>(name: &str, items: &[T], step: impl Fn(&T) -> Result<O> + Sync) -> Result<Vec<O>> {
+/// Runs `step` once per item on `clients` threads; prints its rate, latencies and errors; the outputs of the
+/// items that succeeded.
+fn run<T: Sync, O: Send>(
+    name: &str,
+    clients: usize,
+    items: &[T],
+    step: impl Fn(&T) -> Result<O> + Sync,
+) -> Result<Vec<O>> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(items.len()));
     let started = Instant::now();
     std::thread::scope(|scope| {
-        for _ in 0..clients() {
+        for _ in 0..clients {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(index) else { break };
                     let began = Instant::now();
-                    let outcome = step(item);
+                    // The harness's client panics on a broken connection: one request's error, not the bench's.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(item)))
+                        .unwrap_or_else(|panic| bail!("the connection broke: {}", panic_text(&*panic)));
                     let took = began.elapsed();
                     if let Ok(mut results) = results.lock() {
                         results.push((index, took, outcome));
@@ -86,15 +93,38 @@ fn run<T: Sync, O: Send>(name: &str, items: &[T], step: impl Fn(&T) -> Result<O>
         let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
         latencies.get(index).copied().unwrap_or_default().as_secs_f64() * 1e3
     };
+    let mut outputs = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for (_, _, outcome) in results {
+        match outcome {
+            Ok(output) => outputs.push(output),
+            Err(error) => errors.push(error),
+        }
+    }
     println!(
-        "{name:<52} {:>7.1} req/s  p50 {:>8.1} ms  p99 {:>8.1} ms  ({} requests, {} clients)",
-        results.len() as f64 / elapsed.as_secs_f64(),
+        "{name:<52} {:>7.1} req/s  p50 {:>8.1} ms  p99 {:>8.1} ms  errors {}  ({} requests, {clients} clients)",
+        outputs.len() as f64 / elapsed.as_secs_f64(),
         at(0.5),
         at(0.99),
-        results.len(),
-        clients()
+        errors.len(),
+        latencies.len(),
     );
-    results.into_iter().map(|(_, _, outcome)| outcome).collect()
+    if let Some(first) = errors.first() {
+        println!("  first error: {first:#}");
+    }
+    if outputs.is_empty() && !items.is_empty() {
+        bail!("{name}: every request failed");
+    }
+    Ok(outputs)
+}
+
+/// What a panic said.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
+        .unwrap_or_default()
 }
 
 fn field(answer: &app::Answer, name: &str) -> Result<String> {
@@ -106,44 +136,55 @@ fn field(answer: &app::Answer, name: &str) -> Result<String> {
         .with_context(|| format!("no {name}: {answer:?}"))
 }
 
+/// The login-with-TOTP runs: concurrent clients, over how many users of their own.
+const LOGIN_RUNS: [(usize, usize); 2] = [(64, 512), (1000, 1000)];
+
 fn main() -> Result<()> {
-    let users: usize = std::env::var("MFA_BENCH_USERS").ok().and_then(|s| s.parse().ok()).unwrap_or(512);
+    let setup = clients();
+    let users: usize = LOGIN_RUNS.iter().map(|(_, users)| users).sum();
     let app = TestApp::migrated(Backend::RedisPostgres, &[("registration_limit_ip", "1000000/3600")]);
     let emails: Vec<String> = (0..users).map(|i| format!("bench{i}@example.com")).collect();
 
-    run("register (argon2id hash)", &emails, |email| match app.register(email, PASSWORD).status {
-        201 => Ok(()),
-        status => bail!("registration: {status}"),
-    })?;
-    let tokens = run("password login, no factor (argon2id verify)", &emails, |email| {
-        field(&app.login(email, PASSWORD, &[]), "token")
+    let registered =
+        run("register (argon2id hash)", setup, &emails, |email| match app.register(email, PASSWORD).status {
+            201 => Ok(email.clone()),
+            status => bail!("registration: {status}"),
+        })?;
+    let tokens = run("password login, no factor (argon2id verify)", setup, &registered, |email| {
+        Ok((email.clone(), field(&app.login(email, PASSWORD, &[]), "token")?))
     })?;
 
-    let started = run("TOTP enrollment: start (secret, URI, QR SVG+PNG)", &tokens, |token| {
+    let started = run("TOTP enrollment: start (secret, URI, QR SVG+PNG)", setup, &tokens, |(email, token)| {
         let answer = app.post_json("/v1/mfa/totp", "", &[("authorization", &format!("Bearer {token}"))]);
-        Ok((token.clone(), field(&answer, "id")?, secret_of(&field(&answer, "otpauth_uri")?)?))
+        Ok((email.clone(), token.clone(), field(&answer, "id")?, secret_of(&field(&answer, "otpauth_uri")?)?))
     })?;
-    let secrets = run("TOTP enrollment: confirm (code, 10 backup codes)", &started, |(token, id, secret)| {
-        let body = format!(r#"{{"code": "{}"}}"#, totp(secret, unix_now())?);
-        let path = format!("/v1/mfa/totp/{id}/confirm");
-        match app.post_json(&path, &body, &[("authorization", &format!("Bearer {token}"))]).status {
-            200 => Ok(secret.clone()),
-            status => bail!("confirm: {status}"),
-        }
-    })?;
+    let enrolled =
+        run("TOTP enrollment: confirm (code, 10 backup codes)", setup, &started, |(email, token, id, secret)| {
+            let body = format!(r#"{{"code": "{}"}}"#, totp(secret, unix_now())?);
+            let path = format!("/v1/mfa/totp/{id}/confirm");
+            match app.post_json(&path, &body, &[("authorization", &format!("Bearer {token}"))]).status {
+                200 => Ok((email.clone(), secret.clone())),
+                status => bail!("confirm: {status}"),
+            }
+        })?;
 
-    let pairs: Vec<(String, Vec<u8>)> = emails.into_iter().zip(secrets).collect();
-    let challenges = run("login with TOTP: password step (argon2id, challenge)", &pairs, |(email, secret)| {
-        Ok((field(&app.login(email, PASSWORD, &[]), "challenge_id")?, secret.clone()))
-    })?;
-    run("login with TOTP: verify (code -> aal 2 session)", &challenges, |(challenge, secret)| {
-        // The confirmation used the current step: the next one is the first this user has not used.
-        let code = totp(secret, unix_now() + 30)?;
-        let body = format!(r#"{{"challenge_id": "{challenge}", "method": "totp", "code": "{code}"}}"#);
-        match app.post_json("/v1/login/verify", &body, &[]).status {
-            201 => Ok(()),
-            status => bail!("verify: {status}"),
-        }
-    })?;
+    let mut rest = enrolled.as_slice();
+    for (clients, users) in LOGIN_RUNS {
+        let (these, others) = rest.split_at(users.min(rest.len()));
+        rest = others;
+        let challenges =
+            run("login with TOTP: password step (argon2id, challenge)", clients, these, |(email, secret)| {
+                Ok((field(&app.login(email, PASSWORD, &[]), "challenge_id")?, secret.clone()))
+            })?;
+        run("login with TOTP: verify (code -> aal 2 session)", clients, &challenges, |(challenge, secret)| {
+            // The confirmation used the current step: the next one is the first this user has not used.
+            let code = totp(secret, unix_now() + 30)?;
+            let body = format!(r#"{{"challenge_id": "{challenge}", "method": "totp", "code": "{code}"}}"#);
+            match app.post_json("/v1/login/verify", &body, &[]).status {
+                201 => Ok(()),
+                status => bail!("verify: {status}"),
+            }
+        })?;
+    }
     Ok(())
 }

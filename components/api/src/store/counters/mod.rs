@@ -28,7 +28,10 @@ pub enum Step<T> {
 }
 
 /// Attempts before [`update`] gives up under contention.
-const MAX_ROUNDS: usize = 64;
+const MAX_ROUNDS: u32 = 200;
+
+/// The longest pause between two attempts, in milliseconds.
+const MAX_BACKOFF_MS: u32 = 16;
 
 /// A compare-and-set over several counters: write `writes` to `keys` if they all still hold `expected`.
 pub struct Swap<'a> {
@@ -61,7 +64,10 @@ pub trait Counters {
 }
 
 /// Reads `keys`, asks `decide` what to do with what it read, and writes that atomically (re-deciding on fresh
-/// values whenever another writer got there first).
+/// values whenever another writer got there first). A request that lost a swap pauses a random while, growing with
+/// its losses up to [`MAX_BACKOFF_MS`], before it tries again, so that writers released at the same instant (a
+/// thousand logins from one office's address, all counted under that address) spread out instead of losing in step;
+/// after [`MAX_ROUNDS`] losses (over a second) it gives up with [`StoreError::Contended`].
 pub fn update<T>(
     counters: &dyn Counters,
     keys: &[String],
@@ -69,7 +75,7 @@ pub fn update<T>(
     mut decide: impl FnMut(&[Option<Pair>]) -> Step<T>,
 ) -> Result<T, StoreError> {
     let mut current = counters.read(keys, now)?;
-    for _ in 0..MAX_ROUNDS {
+    for round in 0..MAX_ROUNDS {
         match decide(&current) {
             Step::Stop(answer) => return Ok(answer),
             Step::Write(writes, answer) => {
@@ -79,6 +85,80 @@ pub fn update<T>(
                 }
             }
         }
+        back_off(round);
     }
     Err(StoreError::Contended)
+}
+
+/// Pauses between 0 and `min(2^round, MAX_BACKOFF_MS)` milliseconds (a random share of it; none after the first
+/// loss, which is usually a single competitor).
+fn back_off(round: u32) {
+    use rand::TryRngCore as _;
+    if round == 0 {
+        return;
+    }
+    let ceiling = 1u32.checked_shl(round).unwrap_or(u32::MAX).min(MAX_BACKOFF_MS).saturating_mul(1000);
+    // Without randomness the pause is the whole ceiling: still a pause, only not spread.
+    let micros = rand::rngs::OsRng.try_next_u32().map_or(ceiling, |random| random % (ceiling + 1));
+    std::thread::sleep(std::time::Duration::from_micros(u64::from(micros)));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// Counters whose swaps lose to another writer `losses` times, then win.
+    struct Losing {
+        losses: Cell<u32>,
+        swaps: Cell<u32>,
+    }
+
+    impl Counters for Losing {
+        fn read(&self, keys: &[String], _now: i64) -> Result<Values, StoreError> {
+            Ok(vec![None; keys.len()])
+        }
+
+        fn swap(&self, _swap: &Swap<'_>) -> Result<Option<Values>, StoreError> {
+            self.swaps.set(self.swaps.get() + 1);
+            let left = self.losses.get();
+            if left == 0 {
+                return Ok(None);
+            }
+            self.losses.set(left - 1);
+            Ok(Some(vec![Some((left.into(), 0))]))
+        }
+
+        fn count(&self, _series: &[String]) -> Result<(), StoreError> {
+            Ok(())
+        }
+
+        fn metrics(&self) -> Result<Vec<(String, i64)>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn count_one(counters: &Losing) -> Result<Option<Pair>, StoreError> {
+        update(counters, &["k".to_owned()], 0, |current| {
+            let seen = current.first().copied().flatten();
+            Step::Write(vec![Some(((1, 0), 60))], seen)
+        })
+    }
+
+    #[test]
+    fn a_writer_that_keeps_losing_retries_on_what_it_found_until_it_wins() {
+        // More losses than the 64 rounds this used to allow: a thousand logins from one address lost that many.
+        let counters = Losing { losses: Cell::new(100), swaps: Cell::new(0) };
+        // It decided last on what the final lost swap found.
+        assert_eq!(count_one(&counters).unwrap(), Some((1, 0)));
+        assert_eq!(counters.swaps.get(), 101);
+    }
+
+    #[test]
+    fn a_writer_gives_up_after_the_last_round() {
+        let counters = Losing { losses: Cell::new(MAX_ROUNDS), swaps: Cell::new(0) };
+        assert!(matches!(count_one(&counters), Err(StoreError::Contended)));
+        assert_eq!(counters.swaps.get(), MAX_ROUNDS);
+    }
 }
