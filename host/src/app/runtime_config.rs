@@ -1,11 +1,13 @@
-//! The runtime config file (`mfa-host up --runtime-config-file F`), as far as this host supports Spin's: only
+//! The runtime config file (`mfa-host up --runtime-config-file F`), as far as this host supports Spin's:
 //! `[sqlite_database.<label>]` tables with `type = "spin"` and an optional `path` (relative to the current
-//! directory, as Spin resolves it; no path means an in-memory database). Any other key is an error naming it.
-//! The `default` database lives at `.spin/sqlite_db.db` beside `spin.toml` unless the runtime config says otherwise
-//! ([`RuntimeConfig::sqlite_locations`]).
+//! directory, as Spin resolves it; no path means an in-memory database), and this host's own
+//! `[outbound_postgres]` budget ([`PostgresBudget`]: `pool_size`, `wait_timeout_ms`). Any other key is an error
+//! naming it. The `default` database lives at `.spin/sqlite_db.db` beside `spin.toml` unless the runtime config says
+//! otherwise ([`RuntimeConfig::sqlite_locations`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -20,11 +22,33 @@ pub enum Location {
     Memory(String),
 }
 
+/// How many Postgres sessions one host instance keeps per address, and how long a request waits for one.
+///
+/// Budget: instances x `pool_size` must stay under the server's `max_connections` minus what others need (psql,
+/// migrations, superuser slots). A request holds one session for its life; when all are taken it waits up to
+/// `wait_timeout`, and a server that answers "too many clients" (SQLSTATE 53300) is tried again within that time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostgresBudget {
+    /// Sessions per address (default: 2 per core, at least 4).
+    pub pool_size: usize,
+    /// How long a request waits for a session, connecting included (default 20 s).
+    pub wait_timeout: Duration,
+}
+
+impl Default for PostgresBudget {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self { pool_size: cores.saturating_mul(2).max(4), wait_timeout: Duration::from_secs(20) }
+    }
+}
+
 /// What the runtime config says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RuntimeConfig {
     /// SQLite databases by label.
     pub sqlite_databases: BTreeMap<String, Location>,
+    /// The Postgres connection budget.
+    pub postgres: PostgresBudget,
 }
 
 #[derive(Deserialize)]
@@ -32,6 +56,14 @@ pub struct RuntimeConfig {
 struct RawConfig {
     #[serde(default)]
     sqlite_database: BTreeMap<String, RawDatabase>,
+    outbound_postgres: Option<RawPostgres>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPostgres {
+    pool_size: Option<usize>,
+    wait_timeout_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +96,9 @@ pub enum RuntimeConfigError {
         /// The type given.
         kind: String,
     },
+    /// `outbound_postgres.pool_size` of 0.
+    #[error("runtime config: outbound_postgres.pool_size must be at least 1")]
+    EmptyPool,
     /// A component names a database label that is neither `default` nor in the runtime config.
     #[error(
         "component.{component}.sqlite_databases: no database {label:?} is defined (the runtime config defines \
@@ -104,7 +139,15 @@ impl RuntimeConfig {
                 Ok((label, location))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { sqlite_databases })
+        let mut postgres = PostgresBudget::default();
+        if let Some(raw) = raw.outbound_postgres {
+            if raw.pool_size == Some(0) {
+                return Err(RuntimeConfigError::EmptyPool);
+            }
+            postgres.pool_size = raw.pool_size.unwrap_or(postgres.pool_size);
+            postgres.wait_timeout = raw.wait_timeout_ms.map_or(postgres.wait_timeout, Duration::from_millis);
+        }
+        Ok(Self { sqlite_databases, postgres })
     }
 }
 
@@ -153,6 +196,24 @@ mod tests {
         assert_eq!(config.sqlite_databases["default"], Location::File("/work/data/app.db".into()));
         assert!(matches!(&config.sqlite_databases["cache"], Location::Memory(name) if name.ends_with("-cache")));
         assert_eq!(RuntimeConfig::parse("", Path::new("/")).unwrap(), RuntimeConfig::default());
+    }
+
+    #[test]
+    fn reads_the_postgres_budget() {
+        let config =
+            RuntimeConfig::parse("[outbound_postgres]\npool_size = 3\nwait_timeout_ms = 1500\n", Path::new("/"))
+                .unwrap();
+        assert_eq!(config.postgres, PostgresBudget { pool_size: 3, wait_timeout: Duration::from_millis(1500) });
+        let default = PostgresBudget::default();
+        assert!(default.pool_size >= 4 && default.pool_size < 64, "{default:?}");
+        let only_size = RuntimeConfig::parse("[outbound_postgres]\npool_size = 9\n", Path::new("/")).unwrap();
+        assert_eq!(only_size.postgres.wait_timeout, default.wait_timeout);
+        assert_eq!(
+            RuntimeConfig::parse("[outbound_postgres]\npool_size = 0\n", Path::new("/")),
+            Err(RuntimeConfigError::EmptyPool)
+        );
+        let error = RuntimeConfig::parse("[outbound_postgres]\nmax = 3\n", Path::new("/")).unwrap_err();
+        assert!(error.to_string().contains("unknown field `max`"), "{error}");
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Components {
             Arc::new(Databases::open(&runtime_config.sqlite_locations(manifest)?).context("opening SQLite databases")?);
         let engine = super::engine::new(engine)?;
         let linker = super::linker::new(&engine)?;
-        let postgres = Arc::new(Pools::default());
+        let postgres = Arc::new(Pools::new(runtime_config.postgres.clone()));
         let redis = Arc::new(RedisPool::with_timeout(redis_timeout));
 
         let mut by_id = BTreeMap::new();

@@ -44,6 +44,8 @@ pub struct TestApp {
 struct Storage {
     database: Option<Database>,
     scratch: PathBuf,
+    /// Runtime config the apps are served with besides their SQLite database.
+    runtime_config: String,
 }
 
 impl Storage {
@@ -229,7 +231,20 @@ impl TestApp {
                 database = Some(Database { admin, name });
             }
         }
-        Self::serve(Arc::new(Storage { database, scratch }), env, variables)
+        Self::serve(Arc::new(Storage { database, scratch, runtime_config: String::new() }), env, variables)
+    }
+
+    /// Serves a fresh app on `backend` with `variables` and `runtime_config` (TOML, besides the SQLite database),
+    /// its schema migrated; its siblings are served with the same runtime config.
+    pub fn migrated_with_runtime_config(backend: Backend, variables: &[(&str, &str)], runtime_config: &str) -> Self {
+        let mut app = Self::spawn_with(backend, variables);
+        let storage = Arc::get_mut(&mut app.storage).expect("a fresh app's storage is its own");
+        storage.runtime_config = runtime_config.to_owned();
+        let configured = app.sibling(&[]);
+        drop(app);
+        let answer = configured.post_with_key("/v1/admin/migrate", "");
+        assert_eq!(answer.status, 200, "{answer:?}");
+        configured
     }
 
     /// Another instance of this app (as a second Spin instance would be) on the same storage, with `variables`
@@ -249,7 +264,11 @@ impl TestApp {
         }
         let scratch = &storage.scratch;
         let runtime_config = RuntimeConfig::parse(
-            &format!("[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n", scratch.join("app.db").display()),
+            &format!(
+                "[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n{}",
+                scratch.join("app.db").display(),
+                storage.runtime_config
+            ),
             scratch,
         )
         .unwrap();

@@ -6,6 +6,7 @@
 mod accounts;
 mod app;
 mod browser;
+mod budget;
 mod events;
 mod hardening;
 mod instances;

@@ -13,8 +13,9 @@
 //!   for `query` and `value-conversion-failed` for `execute` (as in Spin); server errors are `query-failed` with
 //!   the server's structured fields; a result over 128 MiB is refused.
 //!
-//! Differences from Spin, on purpose: waiting for a pooled session is capped (30 s) and so is connecting (10 s),
-//! both `connection-failed`; TLS is not implemented (`sslmode=require` fails to connect; `prefer`, the default,
+//! Differences from Spin, on purpose: the pool's size and the wait for a session are the runtime config's
+//! `[outbound_postgres]` budget, connecting is capped (10 s), and a server with too many
+//! clients is asked again within the wait (each a `connection-failed` when it runs out); TLS is not implemented (`sslmode=require` fails to connect; `prefer`, the default,
 //! connects without TLS).
 
 // The error type is the WIT's; boxing it would only add a copy at the boundary.
@@ -122,9 +123,7 @@ impl HostConnection for PostgresView<'_> {
         let config: tokio_postgres::Config =
             address.parse().map_err(|error: tokio_postgres::Error| Error::ConnectionFailed(error.to_string()))?;
         check_address(self.allowed_hosts, &config)?;
-        let pool = self.pools.pool(&address, config).map_err(Error::Other)?;
-        let client =
-            pool.get().await.map_err(|error| Error::ConnectionFailed(format!("{:#}", anyhow::Error::new(error))))?;
+        let client = self.pools.session(&address, config).await.map_err(Error::ConnectionFailed)?;
         self.table
             .push(Connection { client: Arc::new(client) })
             .map_err(|_| Error::ConnectionFailed("too many connections".to_owned()))

@@ -1,40 +1,77 @@
-//! The app's Postgres sessions: a deadpool pool per distinct address, created on first use. An open guest
-//! `connection` holds ONE pooled session for its whole life; when it is dropped, any transaction it left open is
-//! rolled back at once (so its locks are released), and before anyone reuses the session the pool resets it
-//! ([`RESET_SESSION`]: cursors, settings, `LISTEN`s, advisory locks, temporary tables).
+//! The app's Postgres sessions: a deadpool pool per distinct address, created on first use and sized by the
+//! runtime config's budget ([`PostgresBudget`]). A request waits (bounded) for a free session, and a server that
+//! refuses a new one for "too many clients" (SQLSTATE 53300, e.g. while another instance holds its share) is asked
+//! again until the wait is over, instead of failing the request. An open guest `connection` holds ONE pooled
+//! session for its whole life; when it is dropped, any transaction it left open is rolled back at once (so its
+//! locks are released), and before anyone reuses the session the pool resets it ([`RESET_SESSION`]: cursors,
+//! settings, `LISTEN`s, advisory locks, temporary tables).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
 
-/// Sessions in one address's pool.
-const POOL_SIZE: usize = 64;
-/// How long `open` waits for a free pooled session.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::app::runtime_config::PostgresBudget;
+
 /// How long connecting a new session may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pause before asking a server that had too many clients again.
+const FULL_SERVER_PAUSE: Duration = Duration::from_millis(50);
 /// Run on a pooled session before it is handed out again: whatever the previous holder left behind is undone.
 const RESET_SESSION: &str = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
                              SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
 
 /// The app's pools, one per distinct address, created on first use.
-#[derive(Default)]
 pub struct Pools {
+    budget: PostgresBudget,
     pools: Mutex<HashMap<String, Pool>>,
 }
 
 impl std::fmt::Debug for Pools {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pools").finish_non_exhaustive()
+        f.debug_struct("Pools").field("budget", &self.budget).finish_non_exhaustive()
     }
 }
 
 impl Pools {
-    /// The pool of `address` (whose parsed form is `config`), created on first use; the error says why it cannot be.
-    pub(super) fn pool(&self, address: &str, config: tokio_postgres::Config) -> Result<Pool, String> {
+    /// No pools yet; each will hold up to `budget.pool_size` sessions.
+    pub fn new(budget: PostgresBudget) -> Self {
+        Self { budget, pools: Mutex::default() }
+    }
+
+    /// A session of `address` (whose parsed form is `config`), waiting for one up to the budget's wait timeout;
+    /// the error says why there is none.
+    pub(super) async fn session(&self, address: &str, config: tokio_postgres::Config) -> Result<Object, String> {
+        let pool = self.pool(address, config)?;
+        let deadline = Instant::now() + self.budget.wait_timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timeouts = Timeouts { wait: Some(left), create: Some(CONNECT_TIMEOUT.min(left)), recycle: None };
+            match pool.timeout_get(&timeouts).await {
+                Ok(session) => return Ok(session),
+                Err(PoolError::Backend(error))
+                    if error.code() == Some(&SqlState::TOO_MANY_CONNECTIONS) && left > FULL_SERVER_PAUSE =>
+                {
+                    tracing::debug!("postgres has too many clients; asking again");
+                    tokio::time::sleep(FULL_SERVER_PAUSE).await;
+                }
+                Err(PoolError::Timeout(_)) => {
+                    return Err(format!(
+                        "no Postgres session came free within {} ms (pool_size {})",
+                        self.budget.wait_timeout.as_millis(),
+                        self.budget.pool_size
+                    ));
+                }
+                Err(error) => return Err(format!("{:#}", anyhow::Error::new(error))),
+            }
+        }
+    }
+
+    /// The pool of `address`, created on first use; the error says why it cannot be.
+    fn pool(&self, address: &str, config: tokio_postgres::Config) -> Result<Pool, String> {
         let mut pools = self.pools.lock().map_err(|_| "the pool registry is unavailable".to_owned())?;
         if let Some(pool) = pools.get(address) {
             return Ok(pool.clone());
@@ -45,10 +82,8 @@ impl Pools {
             ManagerConfig { recycling_method: RecyclingMethod::Custom(RESET_SESSION.to_owned()) },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(self.budget.pool_size)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(WAIT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|error| error.to_string())?;
         pools.insert(address.to_owned(), pool.clone());
