@@ -5,7 +5,7 @@
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -22,6 +22,9 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("cross-origin-resource-policy", "same-origin"),
     ("cache-control", "no-store"),
 ];
+
+/// When a client turned away for lack of capacity may try again, in seconds.
+const BUSY_RETRY_AFTER: &str = "1";
 
 /// Why the host answered a request itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,11 @@ impl Refusal {
         }
     }
 
+    /// The seconds after which a client may try again (`Retry-After`), for a refusal that passes.
+    fn retry_after(self) -> Option<&'static str> {
+        matches!(self, Self::Busy).then_some(BUSY_RETRY_AFTER)
+    }
+
     /// The status it answers.
     pub fn status(self) -> StatusCode {
         self.parts().0
@@ -76,7 +84,11 @@ impl Refusal {
 
     /// The answer: its status, the JSON error body and the security headers.
     pub fn answer(self) -> Response<HyperOutgoingBody> {
-        with_headers(self.status(), "application/json", self.body())
+        let mut response = with_headers(self.status(), "application/json", self.body());
+        if let Some(seconds) = self.retry_after() {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+        response
     }
 
     /// The whole HTTP/1.1 response as bytes, for a connection refused before hyper serves it (it is then closed).
@@ -90,6 +102,9 @@ impl Refusal {
         );
         for (name, value) in SECURITY_HEADERS {
             text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if let Some(seconds) = self.retry_after() {
+            text.push_str(&format!("retry-after: {seconds}\r\n"));
         }
         text.push_str("\r\n");
         text.push_str(&body);
@@ -138,6 +153,16 @@ mod tests {
             let raw = String::from_utf8(refusal.raw()).unwrap_or_default();
             assert!(raw.starts_with(&format!("HTTP/1.1 {} ", refusal.status().as_u16())), "{raw}");
             assert!(raw.contains("x-frame-options: DENY\r\n") && raw.ends_with("\"}}"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn only_a_busy_server_says_when_to_try_again() {
+        assert_eq!(Refusal::Busy.answer().headers().get(RETRY_AFTER).map(HeaderValue::as_bytes), Some(&b"1"[..]));
+        assert!(String::from_utf8(Refusal::Busy.raw()).unwrap_or_default().contains("\r\nretry-after: 1\r\n"));
+        for refusal in [Refusal::NoRoute, Refusal::BodyTooLarge, Refusal::GuestFailed, Refusal::GuestTimedOut] {
+            assert!(!refusal.answer().headers().contains_key(RETRY_AFTER), "{refusal:?}");
+            assert!(!String::from_utf8(refusal.raw()).unwrap_or_default().contains("retry-after"), "{refusal:?}");
         }
     }
 }

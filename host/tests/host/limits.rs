@@ -124,6 +124,7 @@ fn connections_over_the_cap_are_answered_503_and_closed() {
     let mut over = send(host.port, b"");
     let answer = read_all(&mut over, Duration::from_secs(5));
     assert_eq!(parse(&answer), (503, "overloaded".to_owned(), true), "{answer}");
+    assert!(answer.contains("\r\nretry-after: 1\r\n"), "{answer}");
     drop(open);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(host.get("/hello", &[]), (200, "hello".to_owned()));
