@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Timeouts};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType, Timeouts,
+};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
@@ -57,6 +59,9 @@ impl Pools {
                 {
                     tracing::debug!("postgres has too many clients; asking again");
                     tokio::time::sleep(FULL_SERVER_PAUSE).await;
+                }
+                Err(PoolError::Timeout(TimeoutType::Create)) => {
+                    return Err("connecting to Postgres timed out".to_owned());
                 }
                 Err(PoolError::Timeout(_)) => {
                     return Err(format!(
