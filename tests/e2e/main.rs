@@ -19,4 +19,6 @@ mod api;
 mod jco;
 mod layers;
 mod mfa_core;
+#[path = "../servers/mod.rs"]
+mod servers;
 mod session_policy;

@@ -23,6 +23,7 @@ use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::postgres::Pools;
 use crate::capabilities::redis::RedisPool;
 use crate::capabilities::sqlite::Databases;
+use crate::capabilities::tls::TrustedRoots;
 
 /// One routed component, ready to instantiate for each request.
 pub struct LoadedComponent {
@@ -40,7 +41,8 @@ pub struct Components {
 }
 
 impl Components {
-    /// Loads every component `manifest` routes to: resolves variables from `env`, opens the SQLite databases the
+    /// Loads every component `manifest` routes to: resolves variables (and the trusted TLS roots, [`TrustedRoots`])
+    /// from `env`, opens the SQLite databases the
     /// components use, compiles and links each component with an engine made by `engine`; Redis commands give up
     /// after `redis_timeout`.
     pub fn load(
@@ -50,13 +52,16 @@ impl Components {
         engine: &EngineConfig,
         redis_timeout: std::time::Duration,
     ) -> Result<Self> {
+        // Installed once per process: the provider Redis' TLS client asks rustls for.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let roots = TrustedRoots::from_env(&env).context("reading the trusted TLS roots")?;
         let variables = AppVariables::resolve(&manifest.variables, env)?;
         let sqlite =
             Arc::new(Databases::open(&runtime_config.sqlite_locations(manifest)?).context("opening SQLite databases")?);
         let engine = super::engine::new(engine)?;
         let linker = super::linker::new(&engine)?;
-        let postgres = Arc::new(Pools::new(runtime_config.postgres.clone()));
-        let redis = Arc::new(RedisPool::with_timeout(redis_timeout));
+        let postgres = Arc::new(Pools::new(runtime_config.postgres.clone(), roots.clone()));
+        let redis = Arc::new(RedisPool::new(redis_timeout, roots));
 
         let mut by_id = BTreeMap::new();
         for trigger in manifest.http_triggers.iter().filter(|trigger| trigger.route.is_some()) {

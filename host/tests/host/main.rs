@@ -8,7 +8,10 @@ mod build;
 mod compose;
 mod limits;
 mod postgres;
+#[path = "../../../tests/servers/mod.rs"]
+mod servers;
 mod startup;
+mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

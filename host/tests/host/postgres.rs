@@ -45,7 +45,8 @@ impl Database {
         let password =
             config.get_password().map(|p| format!(":{}", encode(&String::from_utf8_lossy(p)))).unwrap_or_default();
         let authority = format!("{host}:{port}");
-        let url = format!("postgres://{user}{password}@{authority}/{name}");
+        // Plain TCP: the machine's Postgres offers TLS only with a self-signed certificate (TLS is tls.rs' subject).
+        let url = format!("postgres://{user}{password}@{authority}/{name}?sslmode=disable");
         Self { admin, name, url, authority }
     }
 }
@@ -57,7 +58,7 @@ impl Drop for Database {
 }
 
 /// Runs statements on one connection: `("q" | "x", statement, parameters)`.
-fn pg(host: &Host, address: &str, statements: &[(&str, &str, &[&str])]) -> (u16, String) {
+pub(super) fn pg(host: &Host, address: &str, statements: &[(&str, &str, &[&str])]) -> (u16, String) {
     let mut path = format!("/pg?addr={}", encode(address));
     for (kind, statement, parameters) in statements {
         path.push_str(&format!("&{kind}={}", encode(statement)));

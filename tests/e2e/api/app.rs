@@ -46,6 +46,8 @@ struct Storage {
     scratch: PathBuf,
     /// Runtime config the apps are served with besides their SQLite database.
     runtime_config: String,
+    /// Host environment the apps are served with besides their `SPIN_VARIABLE_*`s (e.g. `SSL_CERT_FILE`).
+    host_env: Vec<(String, String)>,
 }
 
 impl Storage {
@@ -218,6 +220,9 @@ impl TestApp {
                     env.insert("SPIN_VARIABLE_POSTGRES_PASSWORD".into(), String::from_utf8_lossy(password).into());
                 }
                 env.insert("SPIN_VARIABLE_POSTGRES_DATABASE".into(), name.clone());
+                // The harness reaches this server in plain TCP (the machine's Postgres offers TLS only with a
+                // self-signed certificate, which a verifying client refuses).
+                env.insert("SPIN_VARIABLE_POSTGRES_SSLMODE".into(), "disable".into());
                 let redis = redis_url();
                 let authority = redis.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379");
                 let (credentials, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
@@ -231,20 +236,42 @@ impl TestApp {
                 database = Some(Database { admin, name });
             }
         }
-        Self::serve(Arc::new(Storage { database, scratch, runtime_config: String::new() }), env, variables)
+        let storage = Storage { database, scratch, runtime_config: String::new(), host_env: Vec::new() };
+        Self::serve(Arc::new(storage), env, variables)
     }
 
     /// Serves a fresh app on `backend` with `variables` and `runtime_config` (TOML, besides the SQLite database),
     /// its schema migrated; its siblings are served with the same runtime config.
     pub fn migrated_with_runtime_config(backend: Backend, variables: &[(&str, &str)], runtime_config: &str) -> Self {
-        let mut app = Self::spawn_with(backend, variables);
-        let storage = Arc::get_mut(&mut app.storage).expect("a fresh app's storage is its own");
-        storage.runtime_config = runtime_config.to_owned();
-        let configured = app.sibling(&[]);
-        drop(app);
+        Self::migrated_with_host(backend, variables, runtime_config, &[])
+    }
+
+    /// Serves a fresh app on `backend` with `variables`, `runtime_config` (as above) and `host_env` (host
+    /// environment variables such as `SSL_CERT_FILE`), its schema migrated; its siblings are served the same way.
+    pub fn migrated_with_host(
+        backend: Backend,
+        variables: &[(&str, &str)],
+        runtime_config: &str,
+        host_env: &[(&str, &str)],
+    ) -> Self {
+        let configured = Self::spawn_with_host(backend, variables, runtime_config, host_env);
         let answer = configured.post_with_key("/v1/admin/migrate", "");
         assert_eq!(answer.status, 200, "{answer:?}");
         configured
+    }
+
+    /// As [`TestApp::migrated_with_host`], without migrating (for apps whose stores cannot be reached).
+    pub fn spawn_with_host(
+        backend: Backend,
+        variables: &[(&str, &str)],
+        runtime_config: &str,
+        host_env: &[(&str, &str)],
+    ) -> Self {
+        let mut app = Self::spawn_with(backend, variables);
+        let storage = Arc::get_mut(&mut app.storage).expect("a fresh app's storage is its own");
+        storage.runtime_config = runtime_config.to_owned();
+        storage.host_env = host_env.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+        app.sibling(&[])
     }
 
     /// Another instance of this app (as a second Spin instance would be) on the same storage, with `variables`
@@ -262,6 +289,7 @@ impl TestApp {
         for (name, value) in variables {
             env.insert(format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()), (*value).to_owned());
         }
+        env.extend(storage.host_env.iter().cloned());
         let scratch = &storage.scratch;
         let runtime_config = RuntimeConfig::parse(
             &format!(

@@ -19,6 +19,7 @@ mod service;
 mod sessions;
 mod sms;
 mod throttles;
+mod tls;
 mod totp;
 mod twilio;
 

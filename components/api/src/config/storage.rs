@@ -1,5 +1,5 @@
-//! Where state lives (the `storage` variable) and how to reach it: Postgres' connection string and Redis' URL with
-//! its key prefix.
+//! Where state lives (the `storage` variable) and how to reach it: Postgres' connection string (with its
+//! `sslmode`) and Redis' URL (`rediss://` for TLS) with its key prefix.
 
 use super::variables::{ConfigError, Lookup};
 
@@ -32,6 +32,31 @@ pub struct PostgresConfig {
     password: String,
     /// Database name.
     pub database: String,
+    /// Whether and how to use TLS.
+    pub ssl_mode: SslMode,
+}
+
+/// The `sslmode` carried into Postgres' connection string (`postgres_sslmode`), with the meaning Spin's client
+/// (tokio-postgres) gives it: whenever TLS is used, the server's certificate is verified, host name included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, plain TCP when it has no TLS at all (the default, as in Spin).
+    Prefer,
+    /// TLS or no connection.
+    Require,
+}
+
+impl SslMode {
+    /// The connection string's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -41,6 +66,7 @@ impl std::fmt::Debug for PostgresConfig {
             .field("port", &self.port)
             .field("user", &self.user)
             .field("database", &self.database)
+            .field("ssl_mode", &self.ssl_mode)
             .finish_non_exhaustive()
     }
 }
@@ -50,11 +76,12 @@ impl PostgresConfig {
     pub fn connection_string(&self) -> String {
         let quote = |value: &str| format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"));
         let mut text = format!(
-            "host={} port={} user={} dbname={}",
+            "host={} port={} user={} dbname={} sslmode={}",
             quote(&self.host),
             self.port,
             quote(&self.user),
-            quote(&self.database)
+            quote(&self.database),
+            self.ssl_mode.as_str()
         );
         if !self.password.is_empty() {
             text.push_str(&format!(" password={}", quote(&self.password)));
@@ -91,23 +118,44 @@ fn postgres(get: Lookup<'_>) -> Result<PostgresConfig, ConfigError> {
         user: text(get, "postgres_user")?,
         password: text(get, "postgres_password")?,
         database: text(get, "postgres_database")?,
+        ssl_mode: ssl_mode(get)?,
     })
 }
 
-/// The Redis URL (`redis://[:password@]host:port`).
+/// `postgres_sslmode`: `disable`, `prefer` (also when empty or unset) or `require`.
+fn ssl_mode(get: Lookup<'_>) -> Result<SslMode, ConfigError> {
+    match get("postgres_sslmode").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "prefer") => Ok(SslMode::Prefer),
+        Some("disable") => Ok(SslMode::Disable),
+        Some("require") => Ok(SslMode::Require),
+        Some(_) => Err(ConfigError::Invalid { name: "postgres_sslmode", expected: "disable, prefer or require" }),
+    }
+}
+
+/// `redis_tls`: whether Redis is reached over TLS (`rediss://`); off when empty or unset.
+fn redis_tls(get: Lookup<'_>) -> Result<bool, ConfigError> {
+    match get("redis_tls").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(_) => Err(ConfigError::Invalid { name: "redis_tls", expected: "true or false" }),
+    }
+}
+
+/// The Redis URL (`redis://[:password@]host:port`, `rediss://` with `redis_tls`).
 fn redis_url(get: Lookup<'_>) -> Result<String, ConfigError> {
+    let scheme = if redis_tls(get)? { "rediss" } else { "redis" };
     let host = text(get, "redis_host")?;
     let port = port(get, "redis_port")?;
     let password = text(get, "redis_password")?;
     let host = if host.contains(':') { format!("[{host}]") } else { host };
     Ok(if password.is_empty() {
-        format!("redis://{host}:{port}")
+        format!("{scheme}://{host}:{port}")
     } else {
         let encoded: String = password
             .bytes()
             .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
             .collect();
-        format!("redis://:{encoded}@{host}:{port}")
+        format!("{scheme}://:{encoded}@{host}:{port}")
     })
 }
 
@@ -134,6 +182,24 @@ mod tests {
         Settings::from_pairs(pairs).storage()
     }
 
+    /// Redis + Postgres on `db:5432` and `cache:6380` (password `pw`), with `changes` on top.
+    fn redis_postgres(changes: &[(&'static str, &str)]) -> Result<Storage, ConfigError> {
+        let mut pairs = vec![
+            ("storage", "redis-postgres"),
+            ("postgres_host", "db"),
+            ("postgres_port", "5432"),
+            ("postgres_user", "app"),
+            ("postgres_password", ""),
+            ("postgres_database", "mfa"),
+            ("redis_host", "cache"),
+            ("redis_port", "6380"),
+            ("redis_password", "pw"),
+        ];
+        pairs.retain(|(name, _)| !changes.iter().any(|(changed, _)| changed == name));
+        pairs.extend_from_slice(changes);
+        storage(&pairs)
+    }
+
     #[test]
     fn backends_are_named_exactly() {
         assert_eq!(storage(&[("storage", "sqlite")]), Ok(Storage::Sqlite));
@@ -158,18 +224,12 @@ mod tests {
         let Storage::RedisPostgres { postgres, redis_url, redis_prefix } = found else { panic!("{found:?}") };
         assert_eq!(
             postgres.connection_string(),
-            "host='db.internal' port=5433 user='app' dbname='mfa' password='it\\'s\\\\secret'"
+            "host='db.internal' port=5433 user='app' dbname='mfa' sslmode=prefer password='it\\'s\\\\secret'"
         );
         assert!(!format!("{postgres:?}").contains("secret"));
         assert_eq!(redis_url, "redis://:p%40ss%20word@cache:6380");
         assert_eq!(redis_prefix, "mfa:");
-        let v6 = storage(&[
-            ("storage", "redis-postgres"),
-            ("postgres_host", "db"),
-            ("postgres_port", "5432"),
-            ("postgres_user", "app"),
-            ("postgres_password", ""),
-            ("postgres_database", "mfa"),
+        let v6 = redis_postgres(&[
             ("redis_host", "::1"),
             ("redis_port", "6379"),
             ("redis_password", ""),
@@ -182,5 +242,23 @@ mod tests {
         );
         let bad = |name: &'static str| if name == "redis_port" { Some("x".to_owned()) } else { None };
         assert!(matches!(port(&bad, "redis_port"), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn tls_is_carried_into_the_addresses_and_a_mistyped_mode_is_refused() {
+        let with = |sslmode: &str, tls: &str| redis_postgres(&[("postgres_sslmode", sslmode), ("redis_tls", tls)]);
+        let Ok(Storage::RedisPostgres { postgres, redis_url, .. }) = with(" Require ", "true") else { panic!() };
+        assert_eq!(postgres.connection_string(), "host='db' port=5432 user='app' dbname='mfa' sslmode=require");
+        assert_eq!(redis_url, "rediss://:pw@cache:6380");
+        let Ok(Storage::RedisPostgres { postgres, redis_url, .. }) = with("disable", "") else { panic!() };
+        assert_eq!(postgres.ssl_mode, SslMode::Disable);
+        assert_eq!(redis_url, "redis://:pw@cache:6380");
+        let Ok(Storage::RedisPostgres { postgres, .. }) = with("", "no") else { panic!() };
+        assert_eq!(postgres.ssl_mode, SslMode::Prefer);
+        assert_eq!(
+            with("verify-full", "").unwrap_err(),
+            ConfigError::Invalid { name: "postgres_sslmode", expected: "disable, prefer or require" }
+        );
+        assert!(matches!(with("require", "maybe"), Err(ConfigError::Invalid { name: "redis_tls", .. })));
     }
 }

@@ -15,8 +15,9 @@
 //!
 //! Differences from Spin, on purpose: the pool's size and the wait for a session are the runtime config's
 //! `[outbound_postgres]` budget, connecting is capped (10 s), and a server with too many
-//! clients is asked again within the wait (each a `connection-failed` when it runs out); TLS is not implemented (`sslmode=require` fails to connect; `prefer`, the default,
-//! connects without TLS).
+//! clients is asked again within the wait (each a `connection-failed` when it runs out). TLS is Spin's: plain TCP
+//! only with `sslmode=disable`, otherwise TLS verified against the trusted roots ([`crate::capabilities::tls`]),
+//! rustls where Spin has native-tls (a failed handshake is a `connection-failed` naming the certificate's fault).
 
 // The error type is the WIT's; boxing it would only add a copy at the boundary.
 #![allow(clippy::result_large_err)]

@@ -5,6 +5,10 @@
 //! session for its whole life; when it is dropped, any transaction it left open is rolled back at once (so its
 //! locks are released), and before anyone reuses the session the pool resets it ([`RESET_SESSION`]: cursors,
 //! settings, `LISTEN`s, advisory locks, temporary tables).
+//!
+//! TLS as Spin's client does it: plain TCP only when the address says `sslmode=disable`; otherwise the server is
+//! asked for TLS (`prefer`, the default, goes on in plain TCP only if the server has no TLS at all; `require`
+//! never does) and its certificate is verified against the trusted roots ([`TrustedRoots`]), host name included.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,9 +18,11 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType, Timeouts,
 };
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 
 use crate::app::runtime_config::PostgresBudget;
+use crate::capabilities::tls::TrustedRoots;
 
 /// How long connecting a new session may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,6 +35,7 @@ const RESET_SESSION: &str = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFA
 /// The app's pools, one per distinct address, created on first use.
 pub struct Pools {
     budget: PostgresBudget,
+    roots: TrustedRoots,
     pools: Mutex<HashMap<String, Pool>>,
 }
 
@@ -39,9 +46,10 @@ impl std::fmt::Debug for Pools {
 }
 
 impl Pools {
-    /// No pools yet; each will hold up to `budget.pool_size` sessions.
-    pub fn new(budget: PostgresBudget) -> Self {
-        Self { budget, pools: Mutex::default() }
+    /// No pools yet; each will hold up to `budget.pool_size` sessions, and TLS servers are verified against
+    /// `roots`.
+    pub fn new(budget: PostgresBudget, roots: TrustedRoots) -> Self {
+        Self { budget, roots, pools: Mutex::default() }
     }
 
     /// A session of `address` (whose parsed form is `config`), waiting for one up to the budget's wait timeout;
@@ -81,11 +89,13 @@ impl Pools {
         if let Some(pool) = pools.get(address) {
             return Ok(pool.clone());
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Custom(RESET_SESSION.to_owned()) },
-        );
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Custom(RESET_SESSION.to_owned()) };
+        let manager = if config.get_ssl_mode() == SslMode::Disable {
+            Manager::from_config(config, NoTls, manager_config)
+        } else {
+            let tls = self.roots.client_config().map_err(|error| format!("TLS cannot be set up: {error}"))?;
+            Manager::from_config(config, tokio_postgres_rustls::MakeRustlsConnect::new(tls), manager_config)
+        };
         let pool = Pool::builder(manager)
             .max_size(self.budget.pool_size)
             .runtime(Runtime::Tokio1)

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{IntoConnectionInfo, Pipeline, RedisError};
+use redis::{ConnectionAddr, IntoConnectionInfo, Pipeline, RedisError, TlsCertificates};
+
+use crate::capabilities::tls::TrustedRoots;
 
 /// Idle connections kept per address.
 const MAX_IDLE_PER_ADDRESS: usize = 64;
@@ -27,12 +29,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct RedisPool {
     idle: Mutex<HashMap<String, VecDeque<MultiplexedConnection>>>,
     timeout: Duration,
-}
-
-impl Default for RedisPool {
-    fn default() -> Self {
-        Self::with_timeout(DEFAULT_TIMEOUT)
-    }
+    roots: TrustedRoots,
 }
 
 impl std::fmt::Debug for RedisPool {
@@ -76,9 +73,10 @@ fn reset_pipeline(address: &str) -> Result<Pipeline, RedisError> {
 
 impl RedisPool {
     /// An empty pool whose connections and commands fail after `timeout` without an answer (so a Redis that stops
-    /// answering costs a request that long, not the request timeout).
-    pub fn with_timeout(timeout: Duration) -> Self {
-        Self { idle: Mutex::default(), timeout }
+    /// answering costs a request that long, not the request timeout), and whose TLS servers are verified against
+    /// `roots`.
+    pub fn new(timeout: Duration, roots: TrustedRoots) -> Self {
+        Self { idle: Mutex::default(), timeout, roots }
     }
 
     /// How long connecting or one command may take.
@@ -93,7 +91,13 @@ impl RedisPool {
         let connection = match idle {
             Some(connection) => connection,
             None => {
-                let client = redis::Client::open(address)?;
+                let info = address.into_connection_info()?;
+                let client = match (self.roots.pem(), &info.addr) {
+                    (Some(pem), ConnectionAddr::TcpTls { .. }) => {
+                        redis::Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(pem) })?
+                    }
+                    _ => redis::Client::open(info)?,
+                };
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(self.timeout)
                     .set_response_timeout(self.timeout);
