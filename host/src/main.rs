@@ -84,6 +84,14 @@ struct Up {
     /// Milliseconds connecting to Redis, or one Redis command, may take before it fails (an app can then fall back).
     #[arg(long, default_value_t = 1000)]
     redis_timeout_ms: u64,
+    /// Requests one instance may serve before it is dropped (Spin's flag; 1, the default, instantiates afresh for
+    /// every request, as Spin 4 serves WASIp2 components; more keeps an instance that answered cleanly for the
+    /// next request of its component, as Spin 4 does for WASIp3 ones: see the README).
+    #[arg(long, default_value_t = 1)]
+    max_instance_reuse_count: u32,
+    /// Milliseconds an instance kept for reuse waits for a next request before it is dropped.
+    #[arg(long, default_value_t = 1000)]
+    idle_instance_timeout_ms: u64,
     /// A request to send to the app once it serves, before the banner (e.g. `POST /v1/admin/migrate`); an answer
     /// other than 2xx stops startup with the app's answer.
     #[arg(long, num_args = 2, value_names = ["METHOD", "PATH"])]
@@ -106,6 +114,8 @@ impl Up {
             max_body_bytes: self.max_body_bytes,
             max_connections: self.max_connections,
             redis_timeout: Duration::from_millis(self.redis_timeout_ms),
+            max_instance_reuse_count: self.max_instance_reuse_count,
+            idle_instance_timeout: Duration::from_millis(self.idle_instance_timeout_ms),
         }
     }
 

@@ -1,4 +1,5 @@
-//! One request in a fresh store and instance, as wasmtime's `serve` and Spin's HTTP trigger run it: the guest's
+//! One request in a fresh store and instance, as wasmtime's `serve` and Spin's HTTP trigger run it (or in an instance
+//! kept from an earlier request of the same component, when reuse is on: [`super::reuse`]): the guest's
 //! memory is capped, it yields to other requests at every epoch tick, and once its time budget is spent it is
 //! interrupted (or, when it waits inside a host call, its task is dropped a little later). A guest that traps, answers
 //! with an error or never answers is a [`Failure`], never a crash of the host.
@@ -31,8 +32,8 @@ pub enum Failure {
 }
 
 impl LoadedComponent {
-    /// Runs the component for `request` in a fresh store, with at most `memory_bytes` of linear memory and `budget`
-    /// of time; the guest's response, or why there is none.
+    /// Runs the component for `request` in a fresh store (or a parked instance), with at most `memory_bytes` of
+    /// linear memory and `budget` of time; the guest's response, or why there is none.
     pub async fn call(
         &self,
         request: Request<Full<Bytes>>,
@@ -40,9 +41,16 @@ impl LoadedComponent {
         budget: Duration,
     ) -> Result<Response<HyperOutgoingBody>, Failure> {
         let id = &self.config.id;
-        let limits = StoreLimitsBuilder::new().memory_size(memory_bytes).instances(16).build();
-        let mut store = Store::new(self.pre.engine(), RequestState::new(self.config.clone(), limits));
-        store.limiter(|state| &mut state.limits);
+        let (mut store, warm_proxy, uses) = match self.warm.take() {
+            Some(warm) => (warm.store, Some(warm.proxy), warm.uses),
+            None => {
+                let limits = StoreLimitsBuilder::new().memory_size(memory_bytes).instances(16).build();
+                let mut store = Store::new(self.pre.engine(), RequestState::new(self.config.clone(), limits));
+                store.limiter(|state| &mut state.limits);
+                (store, None, 0)
+            }
+        };
+        store.data_mut().next_request();
         // At every epoch tick the guest yields to the other requests on its worker thread (a long computation, such as
         // a password hash, must not keep a request that holds a database lock from running), and once its time budget
         // is spent it is interrupted.
@@ -65,10 +73,16 @@ impl LoadedComponent {
                 return Err(Failure::Internal);
             }
         };
-        let pre = self.pre.clone();
+        let (pre, warm) = (self.pre.clone(), self.warm.clone());
         let task = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
+            let proxy = match warm_proxy {
+                Some(proxy) => proxy,
+                None => pre.instantiate_async(&mut store).await?,
+            };
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await?;
+            // Handled without a trap: the instance may serve a next request.
+            warm.park(store, proxy, uses.saturating_add(1));
+            Ok::<(), wasmtime::Error>(())
         });
         // The epoch deadline only stops Wasm code; a guest waiting inside a host call (a slow query, a lock) is
         // stopped here, a little after its budget, by dropping its task and store.

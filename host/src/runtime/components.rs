@@ -13,6 +13,7 @@ use wasmtime::component::Component;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::engine::EngineConfig;
+use super::reuse::{ReusePolicy, WarmInstances};
 use super::state::{ComponentConfig, RequestState};
 use crate::app::allowed_hosts::AllowedHosts;
 use crate::app::compose::load_composed;
@@ -31,6 +32,8 @@ pub struct LoadedComponent {
     pub(super) pre: ProxyPre<RequestState>,
     /// What it may use.
     pub(super) config: Arc<ComponentConfig>,
+    /// Its instances kept for reuse.
+    pub(super) warm: Arc<WarmInstances>,
 }
 
 /// Every routed component of the app, by id, and the engine they were compiled with.
@@ -44,13 +47,14 @@ impl Components {
     /// Loads every component `manifest` routes to: resolves variables (and the trusted TLS roots, [`TrustedRoots`])
     /// from `env`, opens the SQLite databases the
     /// components use, compiles and links each component with an engine made by `engine`; Redis commands give up
-    /// after `redis_timeout`.
+    /// after `redis_timeout`; instances are reused as `reuse` says.
     pub fn load(
         manifest: &Manifest,
         runtime_config: &RuntimeConfig,
         env: impl Fn(&str) -> Option<String>,
         engine: &EngineConfig,
         redis_timeout: std::time::Duration,
+        reuse: ReusePolicy,
     ) -> Result<Self> {
         // Installed once per process: the provider Redis' TLS client asks rustls for.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -108,7 +112,7 @@ impl Components {
             let pre = ProxyPre::new(pre)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("component {id:?} does not export wasi:http/incoming-handler@0.2"))?;
-            by_id.insert(id.clone(), LoadedComponent { pre, config });
+            by_id.insert(id.clone(), LoadedComponent { pre, config, warm: Arc::new(WarmInstances::new(reuse)) });
         }
         Ok(Self { engine, variables, by_id })
     }

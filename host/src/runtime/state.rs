@@ -58,6 +58,17 @@ impl RequestState {
         Self { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), limits, config, hooks }
     }
 
+    /// Ready for another request in the same instance: a fresh WASI-HTTP context (the resource table is empty, or
+    /// the instance would not have been kept).
+    pub fn next_request(&mut self) {
+        self.http = WasiHttpCtx::new();
+    }
+
+    /// Whether no host resource (request, response, stream, connection) is open: the instance may be reused.
+    pub fn is_idle(&self) -> bool {
+        self.table.is_empty()
+    }
+
     /// What `fermyon:spin/variables` sees: the component's variables.
     pub fn variables(&mut self) -> VariablesView<'_> {
         VariablesView { variables: &self.config.variables }

@@ -36,7 +36,8 @@ impl App {
         env: impl Fn(&str) -> Option<String>,
         limits: Limits,
     ) -> Result<Self> {
-        let components = Components::load(manifest, runtime_config, env, &limits.engine(), limits.redis_timeout)?;
+        let components =
+            Components::load(manifest, runtime_config, env, &limits.engine(), limits.redis_timeout, limits.reuse())?;
         let routes = manifest
             .http_triggers
             .iter()

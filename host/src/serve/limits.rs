@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::runtime::engine::EngineConfig;
+use crate::runtime::reuse::ReusePolicy;
 
 /// Limits for serving.
 #[derive(Clone, Debug)]
@@ -30,6 +31,11 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long connecting to Redis, or one Redis command, may take before it fails.
     pub redis_timeout: Duration,
+    /// Requests one instance may serve (1, the default: a fresh instance for every request, as Spin serves WASIp2
+    /// components); see [`crate::runtime::reuse`].
+    pub max_instance_reuse_count: u32,
+    /// How long an instance kept for reuse waits for a next request.
+    pub idle_instance_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -45,11 +51,23 @@ impl Default for Limits {
             max_body_bytes: 1 << 20,
             max_connections: 1024,
             redis_timeout: crate::capabilities::redis::DEFAULT_TIMEOUT,
+            max_instance_reuse_count: 1,
+            idle_instance_timeout: Duration::from_secs(1),
         }
     }
 }
 
 impl Limits {
+    /// How instances are reused: at most a quarter of the instances that may run at once are kept (each holds its
+    /// memory), so the pooling allocator, sized for twice `max_instances`, always has room for new ones.
+    pub fn reuse(&self) -> ReusePolicy {
+        ReusePolicy {
+            max_uses: self.max_instance_reuse_count.max(1),
+            idle_timeout: self.idle_instance_timeout,
+            max_parked: usize::try_from(self.max_instances / 4).unwrap_or(usize::MAX).max(1),
+        }
+    }
+
     /// What the engine is sized and cached for.
     pub fn engine(&self) -> EngineConfig {
         EngineConfig {

@@ -8,6 +8,7 @@ mod build;
 mod compose;
 mod limits;
 mod postgres;
+mod reuse;
 #[path = "../../../tests/servers/mod.rs"]
 mod servers;
 mod startup;

@@ -300,7 +300,12 @@ impl TestApp {
             scratch,
         )
         .unwrap();
-        let limits = Limits { cache_dir: Some(target_dir().join("mfa-host-test-cache")), ..Limits::default() };
+        // Served as scripts/serve serves it: instances reused up to Spin's WASIp3 default (128 requests each).
+        let limits = Limits {
+            cache_dir: Some(target_dir().join("mfa-host-test-cache")),
+            max_instance_reuse_count: 128,
+            ..Limits::default()
+        };
         let app = Arc::new(App::load(&manifest(), &runtime_config, |name| env.get(name).cloned(), limits).unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (port_tx, port_rx) = std::sync::mpsc::channel();
