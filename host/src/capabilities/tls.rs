@@ -89,11 +89,6 @@ impl TrustedRoots {
         Self { store: Arc::new(store), pem: None }
     }
 
-    /// Whether no certificate is trusted (then every TLS connection fails verification).
-    pub fn is_empty(&self) -> bool {
-        self.store.is_empty()
-    }
-
     /// A TLS client configuration that verifies servers against these roots (ring, rustls' safe defaults).
     pub fn client_config(&self) -> Result<rustls::ClientConfig, rustls::Error> {
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -162,6 +157,6 @@ mod tests {
         let message = missing.unwrap_err().to_string();
         assert!(message.starts_with("SSL_CERT_FILE=/no/such/ca.pem: "), "{message}");
         let empty = TrustedRoots::from_pem(b"no certificates here".to_vec());
-        assert!(empty.is_empty());
+        assert!(empty.store.is_empty());
     }
 }

@@ -5,8 +5,8 @@
 //! behaviour, is the default).
 //!
 //! What is kept apart: an instance serves one request at a time; it is reused only by the same component, at most
-//! `max_uses` times in all, and never after a trap, a timeout, an error answer, or a request that left any host
-//! resource open (a database connection, a stream); each request gets its own epoch deadline and its own
+//! `max_uses` times in all, and never after a trap, a timeout, or a request that left any host resource open (a
+//! database connection, a stream); each request gets its own epoch deadline and its own
 //! WASI-HTTP context. What is shared, by design, between the sequential requests of one instance: the guest's own
 //! memory and globals (its statics, its allocator's free lists), exactly as within a Spin WASIp3 instance. An app
 //! that keeps request data in statics must not be served with reuse on.

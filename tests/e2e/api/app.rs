@@ -240,24 +240,16 @@ impl TestApp {
         Self::serve(Arc::new(storage), env, variables)
     }
 
-    /// Serves a fresh app on `backend` with `variables` and `runtime_config` (TOML, besides the SQLite database),
-    /// its schema migrated; its siblings are served with the same runtime config.
-    pub fn migrated_with_runtime_config(backend: Backend, variables: &[(&str, &str)], runtime_config: &str) -> Self {
-        Self::migrated_with_host(backend, variables, runtime_config, &[])
-    }
-
-    /// Serves a fresh app on `backend` with `variables`, `runtime_config` (as above) and `host_env` (host
-    /// environment variables such as `SSL_CERT_FILE`), its schema migrated; its siblings are served the same way.
+    /// Serves a fresh app on `backend` with `variables`, `runtime_config` (TOML, besides the SQLite database) and
+    /// `host_env` (host environment variables such as `SSL_CERT_FILE`), its schema migrated; its siblings are
+    /// served the same way.
     pub fn migrated_with_host(
         backend: Backend,
         variables: &[(&str, &str)],
         runtime_config: &str,
         host_env: &[(&str, &str)],
     ) -> Self {
-        let configured = Self::spawn_with_host(backend, variables, runtime_config, host_env);
-        let answer = configured.post_with_key("/v1/admin/migrate", "");
-        assert_eq!(answer.status, 200, "{answer:?}");
-        configured
+        Self::spawn_with_host(backend, variables, runtime_config, host_env).with_schema()
     }
 
     /// As [`TestApp::migrated_with_host`], without migrating (for apps whose stores cannot be reached).
@@ -333,10 +325,14 @@ impl TestApp {
 
     /// Serves a fresh app on `backend` with `variables`, its schema migrated.
     pub fn migrated(backend: Backend, variables: &[(&str, &str)]) -> Self {
-        let app = Self::spawn_with(backend, variables);
-        let answer = app.post_with_key("/v1/admin/migrate", "");
+        Self::spawn_with(backend, variables).with_schema()
+    }
+
+    /// This app with its schema migrated (the migration must succeed).
+    fn with_schema(self) -> Self {
+        let answer = self.post_with_key("/v1/admin/migrate", "");
         assert_eq!(answer.status, 200, "{answer:?}");
-        app
+        self
     }
 
     /// POST of a JSON body, with `headers` besides its content type.

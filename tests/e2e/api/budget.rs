@@ -36,7 +36,7 @@ fn a_hundred_and_twenty_logins_over_two_instances_fit_a_small_postgres() {
     // Two instances at 4 sessions each fill the server's 8 slots: any other client (this test's, a migration)
     // finds it full, and the instances must wait for their own sessions.
     let budget = "[outbound_postgres]\npool_size = 4\nwait_timeout_ms = 60000\n";
-    let app = Arc::new(TestApp::migrated_with_runtime_config(Backend::RedisPostgres, &variables, budget));
+    let app = Arc::new(TestApp::migrated_with_host(Backend::RedisPostgres, &variables, budget, &[]));
     let sibling = Arc::new(app.sibling(&[]));
     assert_eq!(app.register("budget@example.com", PASSWORD).status, 201);
 
