@@ -56,13 +56,7 @@ pub fn storage_key(token: &str) -> Result<String, TokenError> {
 
 /// `bytes` as lower-case hexadecimal.
 fn lower_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
-    for byte in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 #[cfg(test)]

@@ -71,7 +71,11 @@ impl WarmInstances {
     /// Parks an instance that has served `uses` requests and answered the last one cleanly, unless it is used up,
     /// still holds host resources, or enough are parked already.
     pub fn park(&self, store: Store<RequestState>, proxy: Proxy, uses: u32) {
-        if uses >= self.policy.max_uses || !store.data().is_idle() {
+        if uses >= self.policy.max_uses {
+            return;
+        }
+        if !store.data().is_idle() {
+            tracing::debug!(uses, "an instance left host resources open and is not reused");
             return;
         }
         let Ok(mut parked) = self.parked.lock() else { return };

@@ -18,13 +18,15 @@ use super::app::App;
 use crate::app::routes::{WELL_KNOWN_PREFIX, header_name_for_param};
 
 impl App {
-    /// Answers one request, logging one line (method, route, status, duration) and nothing else of it.
+    /// Answers one request, counting it in the metrics and logging one line at debug level (method, route, status,
+    /// duration; nothing else of it): like Spin, no access log unless asked for (`RUST_LOG=mfa_host=debug`), since
+    /// a line per request costs more than a cheap request itself.
     pub(super) async fn handle(&self, request: Request<Incoming>, client: SocketAddr) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let method = request.method().clone();
         let (route, response) = self.dispatch(request, client).await;
         self.metrics.observe(route.as_deref(), response.status().as_u16(), started.elapsed());
-        tracing::info!(
+        tracing::debug!(
             %method,
             route = route.as_deref().unwrap_or("-"),
             status = response.status().as_u16(),

@@ -58,13 +58,15 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// How instances are reused: at most a quarter of the instances that may run at once are kept (each holds its
-    /// memory), so the pooling allocator, sized for twice `max_instances`, always has room for new ones.
+    /// How instances are reused: as many may be kept as may run at once (each holds its memory), so the pooling
+    /// allocator, sized for twice `max_instances`, always has room for new ones; and every instance that just
+    /// answered can be kept, however many requests run at once (with a quarter kept, three in four of 64 parallel
+    /// requests paid a new instantiation).
     pub fn reuse(&self) -> ReusePolicy {
         ReusePolicy {
             max_uses: self.max_instance_reuse_count.max(1),
             idle_timeout: self.idle_instance_timeout,
-            max_parked: usize::try_from(self.max_instances / 4).unwrap_or(usize::MAX).max(1),
+            max_parked: usize::try_from(self.max_instances).unwrap_or(usize::MAX).max(1),
         }
     }
 

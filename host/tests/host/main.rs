@@ -558,3 +558,49 @@ fn redis_connections_are_reused_only_after_a_full_reset() {
         (200, "status:OK\nnil".to_owned())
     );
 }
+
+/// The command Redis last ran for client `id` (`cmd=` of `CLIENT LIST ID`), as seen from a connection of the test's.
+fn last_command(observer: &mut redis::Connection, id: &str) -> String {
+    let list: String = redis::cmd("CLIENT").arg("LIST").arg("ID").arg(id).query(observer).unwrap();
+    list.split_whitespace().find_map(|field| field.strip_prefix("cmd=")).unwrap_or("").to_owned()
+}
+
+/// Waits (up to 2 s) until Redis last ran `command` for client `id`.
+fn await_last_command(observer: &mut redis::Connection, id: &str, command: &str) {
+    for _ in 0..100 {
+        if last_command(observer, id) == command {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("client {id} last ran {:?}, not {command}", last_command(observer, id));
+}
+
+#[test]
+fn a_connection_that_only_read_and_wrote_keys_goes_back_without_a_reset() {
+    let url = redis_url();
+    let authority = url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap();
+    let dir = scratch("redis-unchanged");
+    let allowed = format!("allowed_outbound_hosts = [\"redis://{authority}\"]");
+    let host = Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]);
+    let mut observer = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let key = format!("mfa-host-test:{}:unchanged", std::process::id());
+
+    // CLIENT changes what a connection may be: it is reset before it goes back (the host's only idle one then).
+    let (status, body) = redis_sequence(&host, &url, &[("CLIENT", &["ID"])]);
+    assert_eq!(status, 200, "{body}");
+    let id = body.trim().strip_prefix("int:").unwrap().to_owned();
+    await_last_command(&mut observer, &id, "reset");
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Reading and writing keys changes nothing: the same connection serves it, and no reset follows.
+    let (status, body) = redis_sequence(&host, &url, &[("SET", &[&key, "v"]), ("GET", &[&key]), ("DEL", &[&key])]);
+    assert_eq!((status, body.as_str()), (200, "status:OK\nbin:v\nint:1"));
+    await_last_command(&mut observer, &id, "del");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(last_command(&mut observer, &id), "del");
+
+    // It went straight back to the pool: the next request has it.
+    let (status, body) = redis_sequence(&host, &url, &[("CLIENT", &["ID"])]);
+    assert_eq!((status, body.trim()), (200, format!("int:{id}").as_str()));
+}

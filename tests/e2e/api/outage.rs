@@ -25,14 +25,21 @@ struct PrivateRedis {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    options: Vec<String>,
 }
 
 impl PrivateRedis {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Started with these extra command-line options.
+    fn start_with(options: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("mfa-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut redis = Self { port, dir, child: None };
+        let options = options.iter().map(|option| (*option).to_owned()).collect();
+        let mut redis = Self { port, dir, child: None, options };
         redis.run();
         redis
     }
@@ -47,6 +54,7 @@ impl PrivateRedis {
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
             .arg(&self.dir)
+            .args(&self.options)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server runs");
@@ -250,4 +258,25 @@ fn a_redis_that_stops_answering_is_left_after_the_timeout() {
     assert_eq!(session(&app, &token_of(&fresh)).status, 200, "the session made meanwhile is back in Redis");
     assert_eq!(app.get("/readyz").json()["degraded"], json!([]));
     redis.kill();
+}
+
+#[test]
+fn a_redis_without_eval_ro_is_read_the_two_command_way() {
+    // Before Redis 7 there is no EVAL_RO, the one round trip a session check takes; its absence (made here by
+    // renaming the command away) is no outage: the trust marker and the session are read one after the other.
+    let redis = PrivateRedis::start_with(&["--rename-command", "EVAL_RO", ""]);
+    assert!(redis_command(&redis.url(), &["EVAL_RO", "return 1", "0"]).contains("unknown command"));
+    let port = redis.port.to_string();
+    let app = TestApp::migrated(Backend::RedisPostgres, &[("redis_port", port.as_str())]);
+    assert_eq!(app.register("older@example.com", PASSWORD).status, 201);
+    let token = token_of(&app.login("older@example.com", PASSWORD, &[]));
+    for _ in 0..3 {
+        assert_eq!(session(&app, &token).status, 200);
+        assert!(introspect(&app, &token));
+    }
+    assert_eq!(app.get("/readyz").json()["degraded"], json!([]));
+    assert_eq!(app.request("DELETE", "/v1/session", &[("authorization", &bearer(&token))], "").status, 200);
+    assert_eq!(session(&app, &token).status, 401);
+    assert!(!introspect(&app, &token));
+    assert!(!open_in_postgres(&app, &token));
 }

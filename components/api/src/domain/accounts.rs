@@ -45,7 +45,7 @@ pub fn new_user_id() -> Result<String, Error> {
     use rand::TryRngCore;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|_| Error::Internal("no randomness available"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(data_encoding::HEXLOWER.encode(&bytes))
 }
 
 /// Refuses unless registration is open (it fails closed: `allow_registration` must say yes).

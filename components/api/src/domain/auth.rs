@@ -43,7 +43,7 @@ pub fn changes_state(method: &str) -> bool {
 /// The CSRF token that goes with session token `token`.
 pub fn csrf_token(token: &str) -> String {
     let digest = Sha256::new().chain_update(b"mfa csrf token\0").chain_update(token.as_bytes()).finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(&digest)
 }
 
 /// Whether `given` is the CSRF token for `token` (constant-time).

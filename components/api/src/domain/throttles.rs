@@ -40,7 +40,7 @@ fn digest_key(kind: &str, parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest = data_encoding::HEXLOWER.encode(&hasher.finalize());
     format!("{kind}:{digest}")
 }
 

@@ -39,10 +39,6 @@ pub struct Event<'a> {
     pub user_agent: &'a str,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The digest of the personal data, under `salt`.
 pub fn personal_digest(salt: &[u8], ip: &str, user_agent: &str) -> String {
     let mut hasher = Sha256::new();
@@ -51,7 +47,7 @@ pub fn personal_digest(salt: &[u8], ip: &str, user_agent: &str) -> String {
     hasher.update(ip.as_bytes());
     hasher.update(b"\n");
     hasher.update(user_agent.as_bytes());
-    hex(&hasher.finalize())
+    data_encoding::HEXLOWER.encode(&hasher.finalize())
 }
 
 /// An event's chain hash.
@@ -73,7 +69,7 @@ pub fn chain_hash(
         }
         hasher.update(part.as_bytes());
     }
-    hex(&hasher.finalize())
+    data_encoding::HEXLOWER.encode(&hasher.finalize())
 }
 
 /// Takes the chain's lock for the rest of the current transaction (on SQLite the transaction's own write lock is

@@ -6,7 +6,8 @@
 //!   Redis again: it applies the repairs written while Redis was unreachable (`redis_repairs`: deletes the keys of
 //!   sessions ended, rotated away, evicted or erased; puts back those created or rotated to, if still open), puts
 //!   back every open session when Redis lost its data (`<prefix>m:populated` is gone), copies the throttle
-//!   counters counted in the database meanwhile into Redis where Redis has none, and sets the marker again. While
+//!   counters counted in the database meanwhile into Redis where Redis has none, and sets the marker again. A
+//!   session check reads the marker with the session in one round trip ([`Outage::first_read`]). While
 //!   one request reconciles (`<prefix>m:reconciling`), others wait for it (up to 2 s, then they use the database
 //!   for their request), so that no count is split between the two.
 //! - A request whose Redis command fails (refused, broken, timed out by the host) records the outage in
@@ -83,6 +84,28 @@ impl Outage {
             self.health.set(health);
         }
         self.health.get() == Health::Trusted
+    }
+
+    /// A request's first use of Redis folded into its trust check: `read` is one Redis command that answers `None`
+    /// when the `trusted` marker is gone (or it cannot tell). When it answers, Redis is trusted for the rest of the
+    /// request; when Redis fails it, the outage is recorded and the request avoids Redis. `None` (also once Redis'
+    /// health is known) sends the caller the usual way, through [`Outage::redis_usable`].
+    pub fn first_read<T>(&self, read: impl FnOnce() -> Result<Option<T>, StoreError>) -> Option<T> {
+        if self.health.get() != Health::Unknown {
+            return None;
+        }
+        match read() {
+            Ok(Some(answer)) => {
+                self.health.set(Health::Trusted);
+                Some(answer)
+            }
+            Ok(None) => None,
+            Err(error @ StoreError::Redis(_)) => {
+                self.failed(&error);
+                None
+            }
+            Err(_) => None,
+        }
     }
 
     /// Whether this request served anything from the database because Redis failed it.

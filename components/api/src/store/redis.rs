@@ -49,6 +49,25 @@ impl Redis {
         self.run("EVAL", &all)
     }
 
+    /// Runs a read-only Lua script over `keys` with `arguments` as `EVAL_RO`: `None` when the server has no
+    /// `EVAL_RO` (before Redis 7). Unlike `EVAL`, it leaves the connection as it was (since Redis 7 a script cannot
+    /// change its caller's database), so the host need not reset the connection after it.
+    pub fn eval_read_only(
+        &self,
+        script: &str,
+        keys: &[String],
+        arguments: impl IntoIterator<Item = RedisParameter>,
+    ) -> Result<Option<Vec<RedisResult>>, StoreError> {
+        let mut all = vec![text(script), RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0))];
+        all.extend(keys.iter().map(|key| text(key)));
+        all.extend(arguments);
+        match self.connection()?.execute("EVAL_RO", &all) {
+            Ok(reply) => Ok(Some(reply)),
+            Err(error) if format!("{error:?}").to_ascii_lowercase().contains("unknown command") => Ok(None),
+            Err(error) => Err(failed(error)),
+        }
+    }
+
     /// The key of a session.
     pub fn session_key(&self, storage_key: &str) -> String {
         format!("{}s:{storage_key}", self.prefix)

@@ -11,7 +11,6 @@ mod pool;
 
 use std::sync::Arc;
 
-use redis::aio::MultiplexedConnection;
 use redis::{Cmd, Value};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
@@ -75,21 +74,27 @@ pub struct RedisView<'a> {
 }
 
 impl RedisView<'_> {
-    fn redis(&mut self, connection: &Resource<Connection>) -> Result<MultiplexedConnection, Error> {
+    fn lease(&mut self, connection: &Resource<Connection>) -> Result<&mut Lease, Error> {
         self.table
-            .get(connection)
-            .ok()
-            .and_then(|c| c.lease.connection())
-            .ok_or_else(|| other("could not find connection for resource"))
+            .get_mut(connection)
+            .map(|c| &mut c.lease)
+            .map_err(|_| other("could not find connection for resource"))
     }
 
+    /// Runs `command` (named `name`) on the guest's connection, within the pool's timeout.
     async fn query<T: redis::FromRedisValue>(
         &mut self,
-        connection: &Resource<Connection>,
+        resource: &Resource<Connection>,
+        name: &str,
         command: Cmd,
     ) -> Result<T, Error> {
-        let mut connection = self.redis(connection)?;
+        let lease = self.lease(resource)?;
+        let mut connection = lease.connection().ok_or_else(|| other("could not find connection for resource"))?;
+        let unchanged_before = lease.sending();
         let answer = tokio::time::timeout(self.pool.timeout(), command.query_async(&mut connection)).await;
+        if matches!(answer, Ok(Ok(_))) {
+            self.lease(resource)?.answered(name, unchanged_before);
+        }
         match answer {
             Ok(answer) => answer.map_err(|error| match error.kind() {
                 redis::ErrorKind::TypeError => Error::TypeError,
@@ -114,35 +119,35 @@ impl HostConnection for RedisView<'_> {
     }
 
     async fn publish(&mut self, c: Resource<Connection>, channel: String, payload: Vec<u8>) -> Result<(), Error> {
-        self.query(&c, redis::cmd("PUBLISH").arg(channel).arg(payload).clone()).await.map(|_: i64| ())
+        self.query(&c, "PUBLISH", redis::cmd("PUBLISH").arg(channel).arg(payload).clone()).await.map(|_: i64| ())
     }
 
     async fn get(&mut self, c: Resource<Connection>, key: String) -> Result<Option<Vec<u8>>, Error> {
-        self.query(&c, redis::cmd("GET").arg(key).clone()).await
+        self.query(&c, "GET", redis::cmd("GET").arg(key).clone()).await
     }
 
     async fn set(&mut self, c: Resource<Connection>, key: String, value: Vec<u8>) -> Result<(), Error> {
-        self.query(&c, redis::cmd("SET").arg(key).arg(value).clone()).await.map(|_: Value| ())
+        self.query(&c, "SET", redis::cmd("SET").arg(key).arg(value).clone()).await.map(|_: Value| ())
     }
 
     async fn incr(&mut self, c: Resource<Connection>, key: String) -> Result<i64, Error> {
-        self.query(&c, redis::cmd("INCR").arg(key).clone()).await
+        self.query(&c, "INCR", redis::cmd("INCR").arg(key).clone()).await
     }
 
     async fn del(&mut self, c: Resource<Connection>, keys: Vec<String>) -> Result<u32, Error> {
-        self.query(&c, redis::cmd("DEL").arg(keys).clone()).await
+        self.query(&c, "DEL", redis::cmd("DEL").arg(keys).clone()).await
     }
 
     async fn sadd(&mut self, c: Resource<Connection>, key: String, values: Vec<String>) -> Result<u32, Error> {
-        self.query(&c, redis::cmd("SADD").arg(key).arg(values).clone()).await
+        self.query(&c, "SADD", redis::cmd("SADD").arg(key).arg(values).clone()).await
     }
 
     async fn smembers(&mut self, c: Resource<Connection>, key: String) -> Result<Vec<String>, Error> {
-        self.query(&c, redis::cmd("SMEMBERS").arg(key).clone()).await
+        self.query(&c, "SMEMBERS", redis::cmd("SMEMBERS").arg(key).clone()).await
     }
 
     async fn srem(&mut self, c: Resource<Connection>, key: String, values: Vec<String>) -> Result<u32, Error> {
-        self.query(&c, redis::cmd("SREM").arg(key).arg(values).clone()).await
+        self.query(&c, "SREM", redis::cmd("SREM").arg(key).arg(values).clone()).await
     }
 
     async fn execute(
@@ -158,7 +163,7 @@ impl HostConnection for RedisView<'_> {
                 RedisParameter::Binary(bytes) => cmd.arg(bytes),
             };
         }
-        let reply: Value = self.query(&c, cmd).await?;
+        let reply: Value = self.query(&c, &command, cmd).await?;
         let mut results = Vec::new();
         flatten(reply, &mut results)?;
         Ok(results)

@@ -6,7 +6,9 @@
 //! reset in the background: `RESET` (Redis >= 6.2: discards a pending MULTI, unwatches keys, leaves pub/sub and
 //! client tracking, selects database 0, deauthenticates), then `AUTH` and `SELECT` again as the address asks. Only
 //! a connection whose reset succeeded goes back to the idle list of its address; others are closed. So the next
-//! `open` of that address starts exactly where a fresh connection would.
+//! `open` of that address starts exactly where a fresh connection would. A connection that only ran commands which
+//! read or write keys and nothing else ([`STATELESS`]), each answered, is already in that state: it goes back at
+//! once, sparing Redis a round trip per request.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -38,9 +40,29 @@ impl std::fmt::Debug for RedisPool {
     }
 }
 
-/// A connection lent to one guest resource; reset and returned to the pool when dropped.
+/// Commands that read or write keys and change nothing about the connection (no transaction, watch, database,
+/// subscription, client setting or authentication). Scripts are not among them (before Redis 7 a script's SELECT
+/// changed the caller's database), except the read-only ones, which exist only since Redis 7.
+#[rustfmt::skip]
+const STATELESS: &[&str] = &[
+    "APPEND", "COPY", "DBSIZE", "DECR", "DECRBY", "DEL", "ECHO", "EVAL_RO", "EVALSHA_RO", "EXISTS", "EXPIRE",
+    "EXPIREAT", "EXPIRETIME", "FCALL_RO", "GET", "GETDEL", "GETEX", "GETRANGE", "GETSET", "HDEL", "HEXISTS", "HGET",
+    "HGETALL", "HINCRBY", "HINCRBYFLOAT", "HKEYS", "HLEN", "HMGET", "HMSET", "HSET", "HSETNX", "HSTRLEN", "HVALS",
+    "INCR", "INCRBY", "INCRBYFLOAT", "LINDEX", "LLEN", "LPOP", "LPUSH", "LRANGE", "LREM", "LSET", "LTRIM", "MGET",
+    "MSET", "MSETNX", "PERSIST", "PEXPIRE", "PEXPIREAT", "PEXPIRETIME", "PFADD", "PFCOUNT", "PING", "PSETEX", "PTTL",
+    "PUBLISH", "RENAME", "RENAMENX", "RPOP", "RPUSH", "SADD", "SCARD", "SET", "SETEX", "SETNX", "SETRANGE", "SISMEMBER",
+    "SMEMBERS", "SMISMEMBER", "SPOP", "SRANDMEMBER", "SREM", "STRLEN", "TIME", "TOUCH", "TTL", "TYPE", "UNLINK", "ZADD",
+    "ZCARD", "ZCOUNT", "ZINCRBY", "ZMSCORE", "ZPOPMAX", "ZPOPMIN", "ZRANGE", "ZRANGEBYSCORE", "ZRANK", "ZREM",
+    "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREVRANGE", "ZREVRANGEBYSCORE", "ZREVRANK", "ZSCORE",
+];
+
+/// A connection lent to one guest resource; returned to the pool when dropped, reset first unless it is still as
+/// it was lent.
 pub struct Lease {
     connection: Option<MultiplexedConnection>,
+    /// Whether every command so far was [`STATELESS`] and answered (a failed, timed-out or interrupted command, or
+    /// any other command, makes the connection reset before its next use).
+    unchanged: bool,
     address: String,
     reset: Arc<Pipeline>,
     pool: Arc<RedisPool>,
@@ -50,6 +72,18 @@ impl Lease {
     /// A handle to the connection for one command.
     pub fn connection(&self) -> Option<MultiplexedConnection> {
         self.connection.clone()
+    }
+
+    /// A command is about to be sent: until [`Lease::answered`] says otherwise, the connection is not known to be
+    /// unchanged. Whether it was before.
+    pub fn sending(&mut self) -> bool {
+        std::mem::replace(&mut self.unchanged, false)
+    }
+
+    /// Command `name`, sent when the connection was `unchanged_before`, was answered: the connection is unchanged
+    /// still if it was and the command is [`STATELESS`].
+    pub fn answered(&mut self, name: &str, unchanged_before: bool) {
+        self.unchanged = unchanged_before && STATELESS.iter().any(|command| command.eq_ignore_ascii_case(name));
     }
 }
 
@@ -104,7 +138,13 @@ impl RedisPool {
                 client.get_multiplexed_async_connection_with_config(&config).await?
             }
         };
-        Ok(Lease { connection: Some(connection), address: address.to_owned(), reset, pool: self.clone() })
+        Ok(Lease {
+            connection: Some(connection),
+            unchanged: true,
+            address: address.to_owned(),
+            reset,
+            pool: self.clone(),
+        })
     }
 
     fn put_back(&self, address: String, connection: MultiplexedConnection) {
@@ -119,10 +159,12 @@ impl RedisPool {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let (Some(mut connection), Ok(runtime)) = (self.connection.take(), tokio::runtime::Handle::try_current())
-        else {
+        let Some(mut connection) = self.connection.take() else { return };
+        if self.unchanged {
+            self.pool.put_back(std::mem::take(&mut self.address), connection);
             return;
-        };
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let (pool, reset, address) = (self.pool.clone(), self.reset.clone(), std::mem::take(&mut self.address));
         runtime.spawn(async move {
             let done = tokio::time::timeout(RESET_TIMEOUT, reset.query_async::<()>(&mut connection)).await;

@@ -57,6 +57,16 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_see
 return {1}
 ";
 
+/// Reads a session only while Redis is trusted (KEYS: the `trusted` marker, the session): `{0}` when the marker is
+/// gone, else `{1}` and the session's field/value pairs (none when there is no such session). A request's first
+/// look at Redis, its trust check and the session read in one round trip.
+pub const TRUSTED_GET_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local reply = redis.call('HGETALL', KEYS[2])
+table.insert(reply, 1, 1)
+return reply
+";
+
 /// Puts a session back (KEYS: session, index; ARGV: ttl, creation time, then its field/value pairs), the index
 /// living at least as long as it (no `EXPIRE ... GT`: Redis 6 has none).
 pub const RESTORE_SCRIPT: &str = r"
@@ -113,6 +123,18 @@ impl RedisSessions {
     /// The storage keys inside a reply's Redis keys.
     fn storage_keys(&self, values: &[RedisResult]) -> Vec<String> {
         values.iter().filter_map(text_of).map(|key| self.redis.storage_key_of(&key).to_owned()).collect()
+    }
+
+    /// The session under `key` if Redis is trusted (its `trusted` marker is set) and has `EVAL_RO`; `None` if
+    /// either is not so ([`TRUSTED_GET_SCRIPT`]).
+    pub fn get_if_trusted(&self, key: &str) -> Result<Option<Option<Session>>, StoreError> {
+        let keys = [self.redis.marker_key("trusted"), self.redis.session_key(key)];
+        let Some(reply) = self.redis.eval_read_only(TRUSTED_GET_SCRIPT, &keys, [])? else { return Ok(None) };
+        match reply.split_first() {
+            Some((RedisResult::Int64(1), fields)) => Ok(Some(session_of(key, fields))),
+            Some((RedisResult::Int64(0), [])) => Ok(None),
+            _ => Err(unexpected("the trusted read", &reply)),
+        }
     }
 
     /// Runs the admission script: the decision and the stale sessions it cleaned up (storage keys).
@@ -184,14 +206,7 @@ impl LiveSessions for RedisSessions {
 
     fn get(&self, _records: &Records<'_>, key: &str) -> Result<Option<Session>, StoreError> {
         let reply = self.redis.run("HGETALL", &[text(&self.redis.session_key(key))])?;
-        let values: Vec<String> = reply.iter().map(|value| text_of(value).unwrap_or_default()).collect();
-        if values.is_empty() {
-            return Ok(None);
-        }
-        let field = |name: &str| {
-            values.chunks(2).find(|pair| pair.first().is_some_and(|n| n == name)).and_then(|pair| pair.get(1)).cloned()
-        };
-        Ok(Session::from_fields(key, field))
+        Ok(session_of(key, &reply))
     }
 
     fn touch(&self, key: &str, now: i64) -> Result<(), StoreError> {
@@ -240,4 +255,16 @@ impl LiveSessions for RedisSessions {
         self.redis.run("PING", &[])?;
         Ok(())
     }
+}
+
+/// The session under `key` from a hash's field/value pairs as HGETALL answers them (`None` when there are none).
+fn session_of(key: &str, reply: &[RedisResult]) -> Option<Session> {
+    let values: Vec<String> = reply.iter().map(|value| text_of(value).unwrap_or_default()).collect();
+    if values.is_empty() {
+        return None;
+    }
+    let field = |name: &str| {
+        values.chunks(2).find(|pair| pair.first().is_some_and(|n| n == name)).and_then(|pair| pair.get(1)).cloned()
+    };
+    Session::from_fields(key, field)
 }

@@ -63,10 +63,14 @@ impl LiveSessions for ResilientSessions {
     }
 
     fn get(&self, records: &Records<'_>, key: &str) -> Result<Option<Session>, StoreError> {
-        let found = self.either(
-            |redis| redis.get(records, key).map(|found| (found, true)),
-            || SqlSessions.get(records, key).map(|found| (found, false)),
-        )?;
+        // Usually one round trip: the trust check and the read together.
+        let found = match self.outage.first_read(|| self.redis.get_if_trusted(key)) {
+            Some(found) => (found, true),
+            None => self.either(
+                |redis| redis.get(records, key).map(|found| (found, true)),
+                || SqlSessions.get(records, key).map(|found| (found, false)),
+            )?,
+        };
         match found {
             (Some(session), _) => Ok(Some(session)),
             // Not in Redis, but still to be put back (created or rotated to by a request that could not reach
