@@ -7,6 +7,8 @@
 //! - listing a user's 5 sessions (`GET /v1/sessions`);
 //! - next to the seed's own Python stack's introspection (`../shared/peers/seed-stack`, started beside it when it
 //!   is there: one Redis GET per check), at 64 and 1,000 connections, and the ratio of the two;
+//! - the app's `/healthz` (its entry, routing and JSON, no I/O) next to the smallest spin-sdk 5.2 component (the
+//!   host tests' `echo` fixture answering `/hello`) served by mfa-host in the same process with the same limits;
 //! - and `redis-benchmark -t get` against the same Redis (the floor any Redis-backed lookup sits on).
 //!
 //! Prints figures; asserts nothing about speed. Run with `scripts/bench` (it builds the components first), or
@@ -29,6 +31,9 @@ mod seed_stack;
 
 use app::{Backend, TestApp};
 use load::{Load, Spec, load, report};
+use mfa_host::app::manifest::Manifest;
+use mfa_host::app::runtime_config::RuntimeConfig;
+use mfa_host::serve::App;
 use seed_stack::SeedStack;
 
 /// The connection counts every check is measured at.
@@ -83,7 +88,43 @@ fn main() -> Result<()> {
         }
     }
     compare_with_seed_stack(&introspection, duration)?;
+    compare_with_hello(&app, duration)?;
     println!("redis-benchmark -t get -c 64 -n 200000 -q: {}", redis_benchmark()?);
+    Ok(())
+}
+
+/// One component (a `.wasm` file, no variables) answering every path, served with the limits the app is served with.
+fn serve_component(source: &std::path::Path) -> Result<app::Served> {
+    let dir = std::env::temp_dir().join(format!("mfa-bench-component-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let manifest = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"one\"\n[[trigger.http]]\nroute = \"/...\"\n\
+         component = \"one\"\n[component.one]\nsource = \"{}\"\n",
+        source.display()
+    );
+    let manifest = Manifest::parse(&manifest, dir.clone())?;
+    let runtime_config = RuntimeConfig::parse("", &dir)?;
+    Ok(app::Served::start(App::load(&manifest, &runtime_config, |_| None, app::served_limits())?))
+}
+
+/// Measures the app's `/healthz` and spin-sdk's hello at 64 connections, each served by mfa-host with the limits the
+/// app is served with, and prints the ratio.
+fn compare_with_hello(app: &TestApp, duration: Duration) -> Result<()> {
+    let fixture = mfa_e2e::paths::workspace_dir().join("host/tests/fixtures/target/wasm32-wasip2/release/echo.wasm");
+    if !fixture.is_file() {
+        println!("({} is missing: no hello to compare /healthz with)", fixture.display());
+        return Ok(());
+    }
+    let hello = serve_component(&fixture)?;
+    let ours = load(app.port, &Spec::get("/healthz"), 64, duration)?;
+    report("app /healthz, 64 connections", &ours);
+    let theirs = load(hello.port, &Spec::get("/hello"), 64, duration)?;
+    report("spin-sdk hello, 64 connections", &theirs);
+    println!(
+        "  app /healthz / spin-sdk hello at 64 connections: {:.2}x the rate, p99 {:.2}x",
+        ours.per_second / theirs.per_second.max(f64::MIN_POSITIVE),
+        ours.p99.as_secs_f64() / theirs.p99.as_secs_f64().max(f64::MIN_POSITIVE)
+    );
     Ok(())
 }
 

@@ -4,6 +4,9 @@
 //! on one user):
 //!
 //! - registration and password login, the steps dominated by password hashing (argon2id), reported on their own;
+//!   and one client's password logins one after another next to the same argon2id hash computed natively on one
+//!   thread (the app's crate and OWASP parameters): the ratio is a lower bound for argon2id in Wasm against
+//!   native, as a login does more than hash;
 //! - TOTP enrollment: start (secret, otpauth URI, SVG and PNG QR codes, sealed secret) and confirm (a current code,
 //!   the first factor's 10 backup codes);
 //! - login with a second factor: the password step (argon2id, then a challenge) and the TOTP verify (challenge,
@@ -136,6 +139,35 @@ fn field(answer: &app::Answer, name: &str) -> Result<String> {
         .with_context(|| format!("no {name}: {answer:?}"))
 }
 
+/// Mean time of one client's password logins, one after another, next to argon2id natively on one thread.
+fn compare_with_native_argon2(app: &TestApp, emails: &[String]) -> Result<()> {
+    const ROUNDS: usize = 20;
+    let params = argon2::Params::new(19 * 1024, 2, 1, Some(32)).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let native = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut output = [0u8; 32];
+    let started = Instant::now();
+    for round in 0..ROUNDS {
+        let salt = [u8::try_from(round).unwrap_or(0); 16];
+        native.hash_password_into(PASSWORD.as_bytes(), &salt, &mut output).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let native = started.elapsed() / u32::try_from(ROUNDS)?;
+    let started = Instant::now();
+    for email in emails.iter().cycle().take(ROUNDS) {
+        field(&app.login(email, PASSWORD, &[]), "token")?;
+    }
+    let login = started.elapsed() / u32::try_from(ROUNDS)?;
+    println!(
+        "argon2id (m = 19 MiB, t = 2, p = 1), native, one thread: {:>6.1} ms per hash",
+        native.as_secs_f64() * 1e3
+    );
+    println!("password login (argon2id in Wasm), one client:        {:>6.1} ms per login", login.as_secs_f64() * 1e3);
+    println!(
+        "  native hash / Wasm login: {:.2}x (a lower bound for argon2id in Wasm against native)",
+        native.as_secs_f64() / login.as_secs_f64().max(f64::MIN_POSITIVE)
+    );
+    Ok(())
+}
+
 /// The login-with-TOTP runs: concurrent clients, over how many users of their own.
 const LOGIN_RUNS: [(usize, usize); 2] = [(64, 512), (1000, 1000)];
 
@@ -153,6 +185,8 @@ fn main() -> Result<()> {
     let tokens = run("password login, no factor (argon2id verify)", setup, &registered, |email| {
         Ok((email.clone(), field(&app.login(email, PASSWORD, &[]), "token")?))
     })?;
+
+    compare_with_native_argon2(&app, &registered)?;
 
     let started = run("TOTP enrollment: start (secret, URI, QR SVG+PNG)", setup, &tokens, |(email, token)| {
         let answer = app.post_json("/v1/mfa/totp", "", &[("authorization", &format!("Bearer {token}"))]);

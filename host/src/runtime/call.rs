@@ -10,6 +10,8 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Request, Response};
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
+
+use super::memory::MemoryWatch;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -45,7 +47,8 @@ impl LoadedComponent {
             Some(warm) => (warm.store, Some(warm.proxy), warm.uses),
             None => {
                 let limits = StoreLimitsBuilder::new().memory_size(memory_bytes).instances(16).build();
-                let mut store = Store::new(self.pre.engine(), RequestState::new(self.config.clone(), limits));
+                let state = RequestState::new(self.config.clone(), MemoryWatch::new(limits));
+                let mut store = Store::new(self.pre.engine(), state);
                 store.limiter(|state| &mut state.limits);
                 (store, None, 0)
             }

@@ -6,8 +6,9 @@
 //!
 //! What is kept apart: an instance serves one request at a time; it is reused only by the same component, at most
 //! `max_uses` times in all, and never after a trap, a timeout, or a request that left any host resource open (a
-//! database connection, a stream); each request gets its own epoch deadline and its own
-//! WASI-HTTP context. What is shared, by design, between the sequential requests of one instance: the guest's own
+//! database connection, a stream). One whose memory grew past [`super::memory::KEEP_MEMORY_BYTES`] is not kept
+//! either (unlike Spin), so a rare large request does not leave its memory parked. Each request gets its own epoch
+//! deadline and its own WASI-HTTP context. What is shared, by design, between the sequential requests of one instance: the guest's own
 //! memory and globals (its statics, its allocator's free lists), exactly as within a Spin WASIp3 instance. An app
 //! that keeps request data in statics must not be served with reuse on.
 
@@ -76,6 +77,10 @@ impl WarmInstances {
         }
         if !store.data().is_idle() {
             tracing::debug!(uses, "an instance left host resources open and is not reused");
+            return;
+        }
+        if !store.data().is_small() {
+            tracing::debug!(uses, "an instance's memory grew large and is not kept");
             return;
         }
         let Ok(mut parked) = self.parked.lock() else { return };

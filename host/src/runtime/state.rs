@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::memory::MemoryWatch;
 use crate::app::variables::ComponentVariables;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::postgres::{Pools, PostgresView};
@@ -42,8 +42,8 @@ pub struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    /// Memory caps for the instance.
-    pub limits: StoreLimits,
+    /// Memory caps for the instance, and how large its memory grew.
+    pub limits: MemoryWatch,
     /// The component's configuration.
     pub config: Arc<ComponentConfig>,
     hooks: OutboundHttp,
@@ -52,7 +52,7 @@ pub struct RequestState {
 impl RequestState {
     /// A fresh state for a request to the component configured by `config`. The guest gets no arguments,
     /// environment or files; stdout and stderr go to the host's.
-    pub fn new(config: Arc<ComponentConfig>, limits: StoreLimits) -> Self {
+    pub fn new(config: Arc<ComponentConfig>, limits: MemoryWatch) -> Self {
         let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
         let hooks = config.outbound_http.clone();
         Self { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), limits, config, hooks }
@@ -67,6 +67,11 @@ impl RequestState {
     /// Whether no host resource (request, response, stream, connection) is open: the instance may be reused.
     pub fn is_idle(&self) -> bool {
         self.table.is_empty()
+    }
+
+    /// Whether the instance's memory is small enough to keep it ([`MemoryWatch::small`]).
+    pub fn is_small(&self) -> bool {
+        self.limits.small()
     }
 
     /// What `fermyon:spin/variables` sees: the component's variables.

@@ -37,3 +37,16 @@ fn an_instance_idle_past_its_timeout_is_dropped() {
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(counts(&host, 2), ["1", "2"]);
 }
+
+#[test]
+fn an_instance_whose_memory_grew_large_is_not_kept() {
+    let dir = scratch("reuse-memory");
+    let host = Host::start(&manifest(&dir, "/...", "", ""), &[], &["--max-instance-reuse-count", "100"]);
+    assert_eq!(counts(&host, 2), ["1", "2"]);
+    // A little more memory: still kept (`/count` counts its own requests).
+    assert_eq!(host.get("/alloc?mb=1", &[]).0, 200);
+    assert_eq!(counts(&host, 1), ["3"]);
+    // Past 16 MiB (a password hash takes 19): dropped, its memory given back; the next request starts afresh.
+    assert_eq!(host.get("/alloc?mb=24", &[]).0, 200);
+    assert_eq!(counts(&host, 2), ["1", "2"]);
+}

@@ -32,8 +32,8 @@ pub struct TestApp {
     pub port: u16,
     /// The service API key it was given.
     pub api_key: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<std::thread::JoinHandle<()>>,
+    /// Declared before the storage: the server stops before the storage goes.
+    _served: Served,
     storage: Arc<Storage>,
     /// The `SPIN_VARIABLE_*` environment it was served with.
     env: HashMap<String, String>,
@@ -292,30 +292,10 @@ impl TestApp {
             scratch,
         )
         .unwrap();
-        // Served as scripts/serve serves it: instances reused up to Spin's WASIp3 default (128 requests each).
-        let limits = Limits {
-            cache_dir: Some(target_dir().join("mfa-host-test-cache")),
-            max_instance_reuse_count: 128,
-            ..Limits::default()
-        };
-        let app = Arc::new(App::load(&manifest(), &runtime_config, |name| env.get(name).cloned(), limits).unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let server = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-                app.serve(listener, None, async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let port = port_rx.recv().unwrap();
+        let app = App::load(&manifest(), &runtime_config, |name| env.get(name).cloned(), served_limits()).unwrap();
+        let served = Served::start(app);
         let api_key = env.get("SPIN_VARIABLE_API_KEY").cloned().unwrap_or_default();
-        Self { port, api_key, stop: Some(stop), server: Some(server), storage, env }
+        Self { port: served.port, api_key, _served: served, storage, env }
     }
 
     /// Serves a fresh app on `backend` with its schema migrated.
@@ -581,7 +561,49 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
     out
 }
 
-impl Drop for TestApp {
+/// The limits apps are served with here, as scripts/serve serves them: instances reused up to Spin's WASIp3
+/// default (128 requests each), compiled components cached in the target directory.
+pub fn served_limits() -> Limits {
+    Limits {
+        cache_dir: Some(target_dir().join("mfa-host-test-cache")),
+        max_instance_reuse_count: 128,
+        ..Limits::default()
+    }
+}
+
+/// An app served by mfa-host in this process, on a free port of 127.0.0.1 (two tokio workers); stopped when
+/// dropped.
+pub struct Served {
+    /// Its port.
+    pub port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Served {
+    /// Serves `app`.
+    pub fn start(app: App) -> Self {
+        let app = Arc::new(app);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                app.serve(listener, None, async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let port = port_rx.recv().unwrap();
+        Self { port, stop: Some(stop), server: Some(server) }
+    }
+}
+
+impl Drop for Served {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
