@@ -300,3 +300,28 @@ fn a_connection_is_one_session_and_is_reset_before_reuse() {
     let (status, body) = pg(&host, &db.url, &[("q", "SELECT 1::int4", &[])]);
     assert_eq!((status, body.as_str()), (200, "columns=int4:Int32\nrow=Int32(1)"));
 }
+
+#[test]
+fn a_session_prepares_a_statement_once_and_again_when_its_table_changes_shape() {
+    let db = Database::create();
+    let host = start(&db, "pg-prepared");
+    let (status, body) = pg(
+        &host,
+        &db.url,
+        &[
+            ("x", "CREATE TABLE c (a INT)", &[]),
+            ("x", "INSERT INTO c VALUES (1)", &[]),
+            ("q", "SELECT * FROM c", &[]),
+            ("q", "SELECT * FROM c", &[]),
+            // Kept prepared by the session (Spin would have prepared it twice and closed it each time).
+            ("q", "SELECT count(*)::int4 FROM pg_prepared_statements WHERE statement = 'SELECT * FROM c'", &[]),
+            // The table changes shape: the kept statement no longer fits, and is prepared again.
+            ("x", "ALTER TABLE c ADD COLUMN b TEXT DEFAULT 'x'", &[]),
+            ("q", "SELECT * FROM c", &[]),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let expected = "n=0\nn=1\ncolumns=a:Int32\nrow=Int32(1)\ncolumns=a:Int32\nrow=Int32(1)\ncolumns=count:Int32\n\
+                    row=Int32(1)\nn=0\ncolumns=a:Int32,b:Str\nrow=Int32(1)|Str(\"x\")";
+    assert_eq!(body, expected);
+}

@@ -9,7 +9,10 @@
 //!   at once any transaction it left open is rolled back (so its locks are released), and before anyone reuses it
 //!   the pool resets the session (cursors, settings, `LISTEN`s, advisory locks, temporary tables) ([`pool`]);
 //! - `query` and `execute` prepare the statement (the server infers parameter types), bind the converted
-//!   parameters ([`values`]) and run it; a parameter that cannot be converted is `bad-parameter`
+//!   parameters ([`values`]) and run it; unlike Spin, which prepares it anew every time (two round trips), a
+//!   pooled session keeps what it prepared (up to [`MAX_CACHED_STATEMENTS`]), so running it again is one round
+//!   trip; a statement whose table changed shape since is prepared again (outside a transaction transparently;
+//!   inside one the server has aborted the transaction, and the guest sees that error); a parameter that cannot be converted is `bad-parameter`
 //!   for `query` and `value-conversion-failed` for `execute` (as in Spin); server errors are `query-failed` with
 //!   the server's structured fields; a result over 128 MiB is refused.
 //!
@@ -29,7 +32,10 @@ mod values;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use tokio_postgres::Statement;
 use tokio_postgres::config::Host as PgHost;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::app::allowed_hosts::AllowedHosts;
@@ -42,6 +48,42 @@ use values::{SqlParameter, data_type, parameter, size_of, value};
 
 /// The largest result `query` buffers, as in Spin.
 const MAX_RESULT_BYTES: usize = 128 << 20;
+
+/// How many prepared statements one pooled session keeps; past that its cache is emptied (and the server forgets
+/// them), so a guest that writes literals into its SQL cannot grow the server's memory without bound.
+pub const MAX_CACHED_STATEMENTS: usize = 256;
+
+/// `statement` prepared on `client`'s session, reused from its cache when the session prepared it before.
+async fn prepared(client: &deadpool_postgres::Object, statement: &str) -> Result<Statement, tokio_postgres::Error> {
+    if client.statement_cache.size() >= MAX_CACHED_STATEMENTS {
+        client.statement_cache.clear();
+    }
+    client.prepare_cached(statement).await
+}
+
+/// Runs `run` with `statement` prepared (from the session's cache when it can); once more, prepared afresh, when
+/// the cached one no longer fits its table ("cached plan must not change result type", SQLSTATE 0A000).
+async fn with_prepared<T, F>(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    run: impl Fn(Statement) -> F,
+) -> Result<T, tokio_postgres::Error>
+where
+    F: Future<Output = Result<T, tokio_postgres::Error>>,
+{
+    match run(prepared(client, statement).await?).await {
+        Err(error) if error.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED) => {
+            client.statement_cache.remove(statement, &[]);
+            run(prepared(client, statement).await?).await
+        }
+        answer => answer,
+    }
+}
+
+/// The parameters as the driver takes them.
+fn borrowed(params: &[SqlParameter]) -> impl ExactSizeIterator<Item = &(dyn ToSql + Sync)> {
+    params.iter().map(|param| param.as_ref() as &(dyn ToSql + Sync))
+}
 
 /// Checks every TCP host of `config` against the component's allowed hosts.
 fn check_address(allowed_hosts: &AllowedHosts, config: &tokio_postgres::Config) -> Result<(), Error> {
@@ -138,7 +180,11 @@ impl HostConnection for PostgresView<'_> {
     ) -> Result<RowSet, Error> {
         let params = parameters(params).map_err(Error::BadParameter)?;
         let client = self.client(&connection)?;
-        let mut stream = std::pin::pin!(client.query_raw(statement.as_str(), params).await.map_err(query_failed)?);
+        let stream = with_prepared(&client, &statement, |prepared| {
+            let (client, params) = (&client, &params);
+            async move { client.query_raw(&prepared, borrowed(params)).await }
+        });
+        let mut stream = std::pin::pin!(stream.await.map_err(query_failed)?);
         let mut columns = Vec::new();
         let mut rows = Vec::new();
         let mut size = std::mem::size_of::<RowSet>();
@@ -174,7 +220,12 @@ impl HostConnection for PostgresView<'_> {
     ) -> Result<u64, Error> {
         let params = parameters(params).map_err(Error::ValueConversionFailed)?;
         let client = self.client(&connection)?;
-        client.execute_raw(statement.as_str(), params).await.map_err(query_failed)
+        with_prepared(&client, &statement, |prepared| {
+            let (client, params) = (&client, &params);
+            async move { client.execute_raw(&prepared, borrowed(params)).await }
+        })
+        .await
+        .map_err(query_failed)
     }
 
     async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
