@@ -325,3 +325,18 @@ fn a_session_prepares_a_statement_once_and_again_when_its_table_changes_shape() 
                     row=Int32(1)\nn=0\ncolumns=a:Int32,b:Str\nrow=Int32(1)|Str(\"x\")";
     assert_eq!(body, expected);
 }
+
+#[test]
+fn a_session_keeps_at_most_256_prepared_statements() {
+    let db = Database::create();
+    let host = start(&db, "pg-prepared-cap");
+    // 300 different statements (as a guest writing literals into its SQL would send): the session's cache is
+    // emptied when full, and the server forgets what it held.
+    let statements: Vec<String> = (0..300).map(|n| format!("SELECT {n} AS n")).collect();
+    let mut steps: Vec<(&str, &str, &[&str])> = statements.iter().map(|s| ("q", s.as_str(), &[][..])).collect();
+    steps.push(("q", "SELECT count(*)::int4 FROM pg_prepared_statements", &[]));
+    let (status, body) = pg(&host, &db.url, &steps);
+    assert_eq!(status, 200, "{body}");
+    // 256 kept, then emptied: the last 44 and the count itself.
+    assert_eq!(body.lines().last(), Some("row=Int32(45)"), "{body}");
+}
