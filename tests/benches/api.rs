@@ -93,6 +93,15 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// Prints `ours` as a ratio of `theirs`: the rate and the p99.
+fn print_ratio(what: &str, ours: &Load, theirs: &Load) {
+    println!(
+        "  {what}: {:.2}x the rate, p99 {:.2}x",
+        ours.per_second / theirs.per_second.max(f64::MIN_POSITIVE),
+        ours.p99.as_secs_f64() / theirs.p99.as_secs_f64().max(f64::MIN_POSITIVE)
+    );
+}
+
 /// One component (a `.wasm` file, no variables) answering every path, served with the limits the app is served with.
 fn serve_component(source: &std::path::Path) -> Result<app::Served> {
     let dir = std::env::temp_dir().join(format!("mfa-bench-component-{}", std::process::id()));
@@ -120,11 +129,7 @@ fn compare_with_hello(app: &TestApp, duration: Duration) -> Result<()> {
     report("app /healthz, 64 connections", &ours);
     let theirs = load(hello.port, &Spec::get("/hello"), 64, duration)?;
     report("spin-sdk hello, 64 connections", &theirs);
-    println!(
-        "  app /healthz / spin-sdk hello at 64 connections: {:.2}x the rate, p99 {:.2}x",
-        ours.per_second / theirs.per_second.max(f64::MIN_POSITIVE),
-        ours.p99.as_secs_f64() / theirs.p99.as_secs_f64().max(f64::MIN_POSITIVE)
-    );
+    print_ratio("app /healthz / spin-sdk hello at 64 connections", &ours, &theirs);
     Ok(())
 }
 
@@ -146,11 +151,7 @@ fn compare_with_seed_stack(app: &[(usize, Load)], duration: Duration) -> Result<
     for (connections, ours) in app.iter().filter(|(connections, _)| *connections > 1) {
         let theirs = load(seed.port, &check, *connections, duration)?;
         report(&format!("seed stack introspection, {connections} connections"), &theirs);
-        println!(
-            "  app / seed stack, introspection at {connections} connections: {:.2}x the rate, p99 {:.2}x",
-            ours.per_second / theirs.per_second.max(f64::MIN_POSITIVE),
-            ours.p99.as_secs_f64() / theirs.p99.as_secs_f64().max(f64::MIN_POSITIVE)
-        );
+        print_ratio(&format!("app / seed stack, introspection at {connections} connections"), ours, &theirs);
     }
     Ok(())
 }

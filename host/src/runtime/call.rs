@@ -10,13 +10,12 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Request, Response};
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
-
-use super::memory::MemoryWatch;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::components::LoadedComponent;
+use super::memory::MemoryWatch;
 use super::state::RequestState;
 
 /// How long past its time budget a guest stuck in a host call gets before its request is given up.

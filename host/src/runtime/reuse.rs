@@ -8,9 +8,9 @@
 //! `max_uses` times in all, and never after a trap, a timeout, or a request that left any host resource open (a
 //! database connection, a stream). One whose memory grew past [`super::memory::KEEP_MEMORY_BYTES`] is not kept
 //! either (unlike Spin), so a rare large request does not leave its memory parked. Each request gets its own epoch
-//! deadline and its own WASI-HTTP context. What is shared, by design, between the sequential requests of one instance: the guest's own
-//! memory and globals (its statics, its allocator's free lists), exactly as within a Spin WASIp3 instance. An app
-//! that keeps request data in statics must not be served with reuse on.
+//! deadline and its own WASI-HTTP context. What is shared, by design, between the sequential requests of one
+//! instance: the guest's own memory and globals (its statics, its allocator's free lists), exactly as within a
+//! Spin WASIp3 instance. An app that keeps request data in statics must not be served with reuse on.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -419,6 +419,15 @@ fn sqlite_databases_from_the_runtime_config() {
 }
 
 /// The Redis to test against: `REDIS_URL`, else the machine's own.
+/// A host serving the fixture on every path, allowed to reach the test Redis; and that Redis' URL.
+fn redis_host(name: &str) -> (Host, String) {
+    let url = redis_url();
+    let authority = url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap();
+    let dir = scratch(name);
+    let allowed = format!("allowed_outbound_hosts = [\"redis://{authority}\"]");
+    (Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]), url)
+}
+
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
@@ -433,11 +442,7 @@ fn redis(host: &Host, address: &str, command: &str, arguments: &[&str]) -> (u16,
 
 #[test]
 fn redis_commands_reach_a_real_redis_and_replies_are_flattened_as_spin_does() {
-    let url = redis_url();
-    let authority = url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap();
-    let dir = scratch("redis");
-    let allowed = format!("allowed_outbound_hosts = [\"redis://{authority}\"]");
-    let host = Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]);
+    let (host, url) = redis_host("redis");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let key = format!("mfa-host-test:{}:{nanos}", std::process::id());
     let counter = format!("{key}:n");
@@ -521,11 +526,7 @@ fn redis_sequence(host: &Host, address: &str, commands: &[(&str, &[&str])]) -> (
 
 #[test]
 fn redis_connections_are_reused_only_after_a_full_reset() {
-    let url = redis_url();
-    let authority = url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap();
-    let dir = scratch("redis-reuse");
-    let allowed = format!("allowed_outbound_hosts = [\"redis://{authority}\"]");
-    let host = Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]);
+    let (host, url) = redis_host("redis-reuse");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let key = format!("mfa-host-test:{}:{nanos}:reuse", std::process::id());
 
@@ -578,11 +579,7 @@ fn await_last_command(observer: &mut redis::Connection, id: &str, command: &str)
 
 #[test]
 fn a_connection_that_only_read_and_wrote_keys_goes_back_without_a_reset() {
-    let url = redis_url();
-    let authority = url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap();
-    let dir = scratch("redis-unchanged");
-    let allowed = format!("allowed_outbound_hosts = [\"redis://{authority}\"]");
-    let host = Host::start(&manifest(&dir, "/...", "", &allowed), &[], &[]);
+    let (host, url) = redis_host("redis-unchanged");
     let mut observer = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
     let key = format!("mfa-host-test:{}:unchanged", std::process::id());
 

@@ -43,10 +43,7 @@ impl Redis {
         keys: &[String],
         arguments: impl IntoIterator<Item = RedisParameter>,
     ) -> Result<Vec<RedisResult>, StoreError> {
-        let mut all = vec![text(script), RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0))];
-        all.extend(keys.iter().map(|key| text(key)));
-        all.extend(arguments);
-        self.run("EVAL", &all)
+        self.run("EVAL", &script_call(script, keys, arguments))
     }
 
     /// Runs a read-only Lua script over `keys` with `arguments` as `EVAL_RO`: `None` when the server has no
@@ -58,10 +55,7 @@ impl Redis {
         keys: &[String],
         arguments: impl IntoIterator<Item = RedisParameter>,
     ) -> Result<Option<Vec<RedisResult>>, StoreError> {
-        let mut all = vec![text(script), RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0))];
-        all.extend(keys.iter().map(|key| text(key)));
-        all.extend(arguments);
-        match self.connection()?.execute("EVAL_RO", &all) {
+        match self.connection()?.execute("EVAL_RO", &script_call(script, keys, arguments)) {
             Ok(reply) => Ok(Some(reply)),
             Err(error) if format!("{error:?}").to_ascii_lowercase().contains("unknown command") => Ok(None),
             Err(error) => Err(failed(error)),
@@ -97,6 +91,18 @@ impl Redis {
     pub fn metrics_key(&self) -> String {
         format!("{}metrics", self.prefix)
     }
+}
+
+/// The arguments of a script call: the script, how many keys, the keys, the other arguments.
+fn script_call(
+    script: &str,
+    keys: &[String],
+    arguments: impl IntoIterator<Item = RedisParameter>,
+) -> Vec<RedisParameter> {
+    let mut all = vec![text(script), RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0))];
+    all.extend(keys.iter().map(|key| text(key)));
+    all.extend(arguments);
+    all
 }
 
 /// A text argument.

@@ -12,9 +12,9 @@
 //!   parameters ([`values`]) and run it; unlike Spin, which prepares it anew every time (two round trips), a
 //!   pooled session keeps what it prepared (up to [`MAX_CACHED_STATEMENTS`]), so running it again is one round
 //!   trip; a statement whose table changed shape since is prepared again (outside a transaction transparently;
-//!   inside one the server has aborted the transaction, and the guest sees that error); a parameter that cannot be converted is `bad-parameter`
-//!   for `query` and `value-conversion-failed` for `execute` (as in Spin); server errors are `query-failed` with
-//!   the server's structured fields; a result over 128 MiB is refused.
+//!   inside one the server has aborted the transaction, and the guest sees that error); a parameter that cannot
+//!   be converted is `bad-parameter` for `query` and `value-conversion-failed` for `execute` (as in Spin); server
+//!   errors are `query-failed` with the server's structured fields; a result over 128 MiB is refused.
 //!
 //! Differences from Spin, on purpose: the pool's size and the wait for a session are the runtime config's
 //! `[outbound_postgres]` budget, connecting is capped (10 s), and a server with too many
