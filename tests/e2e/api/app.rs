@@ -381,12 +381,16 @@ impl TestApp {
             }
             Some(_) => {
                 let url = redis_url();
-                let session = format!("{}s:{key}", self.redis_prefix().unwrap());
-                for (field, by) in [("created_at", created_ago), ("auth_time", created_ago), ("last_seen_at", seen_ago)]
-                {
-                    let reply = redis_command(&url, &["HINCRBY", &session, field, &(-by).to_string()]);
-                    assert!(reply.starts_with(':'), "{reply}");
+                let session = format!("{}s2:{key}", self.redis_prefix().unwrap());
+                // The packed session (the app's store/sessions/packed.rs): last seen, created, auth time first.
+                let reply = redis_command(&url, &["GET", &session]);
+                let packed = reply.split_once("\r\n").map(|(_, value)| value.trim_end()).expect("no such session");
+                let mut fields: Vec<serde_json::Value> = serde_json::from_str(packed).unwrap();
+                for (index, by) in [(0, seen_ago), (1, created_ago), (2, created_ago)] {
+                    fields[index] = (fields[index].as_i64().unwrap() - by).into();
                 }
+                let aged = serde_json::to_string(&fields).unwrap();
+                assert!(redis_command(&url, &["SET", &session, &aged, "XX", "KEEPTTL"]).starts_with("+OK"));
             }
         }
     }

@@ -184,7 +184,7 @@ fn after_fifty_parallel_logins_the_durable_records_match_the_live_sessions() {
             export["sessions"].as_array().unwrap().iter().filter(|session| session["ended_at"].is_null()).count();
         assert_eq!((listed, open, exported_open), (5, 5, 5), "{backend:?}");
         if let Some(prefix) = app.redis_prefix() {
-            let sessions = format!("{prefix}s:");
+            let sessions = format!("{prefix}s2:");
             let live = app.redis_entries().iter().filter(|entry| entry.starts_with(&sessions)).count();
             assert_eq!(live, 5, "{backend:?}");
         }
@@ -347,7 +347,7 @@ fn every_refusal_is_an_event_and_a_lost_event_is_counted() {
             Some(prefix) => {
                 // Redis' TTL is the absolute lifetime: when the key goes, the record's end has passed too.
                 let key: String = Sha256::digest(other.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-                redis_command(&redis_url(), &["DEL", &format!("{prefix}s:{key}")]);
+                redis_command(&redis_url(), &["DEL", &format!("{prefix}s2:{key}")]);
                 app.execute(&format!("UPDATE user_sessions SET expires_at = 1 WHERE token_hash = '{key}'"));
             }
             None => app.age_session(&other, 25 * 3600, 0),

@@ -25,21 +25,14 @@ struct PrivateRedis {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
-    options: Vec<String>,
 }
 
 impl PrivateRedis {
     fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    /// Started with these extra command-line options.
-    fn start_with(options: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("mfa-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let options = options.iter().map(|option| (*option).to_owned()).collect();
-        let mut redis = Self { port, dir, child: None, options };
+        let mut redis = Self { port, dir, child: None };
         redis.run();
         redis
     }
@@ -54,7 +47,6 @@ impl PrivateRedis {
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
             .arg(&self.dir)
-            .args(&self.options)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server runs");
@@ -261,22 +253,32 @@ fn a_redis_that_stops_answering_is_left_after_the_timeout() {
 }
 
 #[test]
-fn a_redis_without_eval_ro_is_read_the_two_command_way() {
-    // Before Redis 7 there is no EVAL_RO, the one round trip a session check takes; its absence (made here by
-    // renaming the command away) is no outage: the trust marker and the session are read one after the other.
-    let redis = PrivateRedis::start_with(&["--rename-command", "EVAL_RO", ""]);
-    assert!(redis_command(&redis.url(), &["EVAL_RO", "return 1", "0"]).contains("unknown command"));
+fn sessions_kept_in_an_earlier_layout_are_rebuilt_from_their_records() {
+    // Upgrading from the first layout (a hash per session under `s:`, indexed under `u:<id>:s`): the new version
+    // finds none of its own keys nor its `populated2` marker, and puts every open session back from Postgres;
+    // an ended session stays ended, whatever the old layout still holds.
+    let redis = PrivateRedis::start();
     let port = redis.port.to_string();
     let app = TestApp::migrated(Backend::RedisPostgres, &[("redis_port", port.as_str())]);
-    assert_eq!(app.register("older@example.com", PASSWORD).status, 201);
-    let token = token_of(&app.login("older@example.com", PASSWORD, &[]));
-    for _ in 0..3 {
-        assert_eq!(session(&app, &token).status, 200);
-        assert!(introspect(&app, &token));
+    assert_eq!(app.register("upgraded@example.com", PASSWORD).status, 201);
+    let kept = token_of(&app.login("upgraded@example.com", PASSWORD, &[]));
+    let ended = token_of(&app.login("upgraded@example.com", PASSWORD, &[]));
+    assert_eq!(app.request("DELETE", "/v1/session", &[("authorization", &bearer(&ended))], "").status, 200);
+    let url = redis.url();
+    let prefix = app.redis_prefix().unwrap();
+    let ended_key: String = Sha256::digest(ended.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    for key in redis_command(&url, &["KEYS", &format!("{prefix}*")]).lines().filter(|l| l.starts_with(&prefix)) {
+        redis_command(&url, &["DEL", key]);
     }
-    assert_eq!(app.get("/readyz").json()["degraded"], json!([]));
-    assert_eq!(app.request("DELETE", "/v1/session", &[("authorization", &bearer(&token))], "").status, 200);
-    assert_eq!(session(&app, &token).status, 401);
-    assert!(!introspect(&app, &token));
-    assert!(!open_in_postgres(&app, &token));
+    let old = format!("{prefix}s:{ended_key}");
+    redis_command(&url, &["HSET", &old, "id", "x", "user_id", "y", "aal", "1", "method", "password"]);
+    assert_eq!(session(&app, &ended).status, 401);
+    assert_eq!(session(&app, &kept).status, 200, "the open session is rebuilt from its record");
+    assert!(introspect(&app, &kept) && !introspect(&app, &ended));
+    let listed = session(&app, &kept);
+    assert_eq!(listed.json()["session"]["aal"], json!(1), "{listed:?}");
+    let sessions = app.request("GET", "/v1/sessions", &[("authorization", &bearer(&kept))], "");
+    assert_eq!(sessions.json()["sessions"].as_array().map(Vec::len), Some(1), "{sessions:?}");
+    let keys = redis_command(&url, &["KEYS", &format!("{prefix}s2:*")]);
+    assert_eq!(keys.lines().filter(|line| line.starts_with(&prefix)).count(), 1, "{keys}");
 }

@@ -110,18 +110,18 @@ fn redis_holds_no_raw_token() {
     let url = super::app::redis_url();
     let prefix = app.redis_prefix().unwrap();
     let keys = redis_keys(&url, &prefix);
-    assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}s:"))), "{keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}s2:"))), "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains(&token)), "a Redis key holds the raw token");
     // Throttle counters are keyed by digests: no email or address in a key.
     assert_eq!(login(&app, "keys@example.com", "a wrong password").status, 401);
     let keys = redis_keys(&url, &prefix);
     assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}t:"))), "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains("keys@") && !k.contains("127.0.0.1")), "{keys:?}");
-    // Nor does any value of a session hash.
-    for key in keys.iter().filter(|k| k.starts_with(&format!("{prefix}s:"))) {
-        let values = redis_command(&url, &["HGETALL", key]);
-        assert!(values.contains("user_id"), "{values}");
-        assert!(!values.contains(&token), "a session hash holds the raw token");
+    // Nor does a session's value (its fields packed as a JSON array).
+    for key in keys.iter().filter(|k| k.starts_with(&format!("{prefix}s2:"))) {
+        let value = redis_command(&url, &["GET", key]);
+        assert!(value.starts_with('$') && value.contains("\r\n["), "{key}: {value}");
+        assert!(!value.contains(&token), "{key} holds the raw token");
     }
 }
 

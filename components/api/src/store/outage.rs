@@ -5,10 +5,10 @@
 //!   The first request that finds it gone (by expiry, or because Redis restarted) reconciles before anyone uses
 //!   Redis again: it applies the repairs written while Redis was unreachable (`redis_repairs`: deletes the keys of
 //!   sessions ended, rotated away, evicted or erased; puts back those created or rotated to, if still open), puts
-//!   back every open session when Redis lost its data (`<prefix>m:populated` is gone), copies the throttle
-//!   counters counted in the database meanwhile into Redis where Redis has none, and sets the marker again. A
-//!   session check reads the marker with the session in one round trip ([`Outage::first_read`]). While
-//!   one request reconciles (`<prefix>m:reconciling`), others wait for it (up to 2 s, then they use the database
+//!   back every open session when Redis lost its data (`<prefix>m:populated2` is gone; so also after an upgrade
+//!   from the sessions' first layout in Redis), copies the throttle counters counted in the database meanwhile
+//!   into Redis where Redis has none, and sets the marker again. A session check reads the marker with the
+//!   session in one round trip ([`Outage::first_read`]). While one request reconciles (`<prefix>m:reconciling`), others wait for it (up to 2 s, then they use the database
 //!   for their request), so that no count is split between the two.
 //! - A request whose Redis command fails (refused, broken, timed out by the host) records the outage in
 //!   `redis_outages` and serves the rest of the request from the database: sessions from their records,
@@ -222,9 +222,8 @@ impl Outage {
         let repairs: Vec<(String, String, String, i64)> =
             self.db.rows("SELECT token_hash, user_id, action, at FROM redis_repairs ORDER BY at", &[])?;
         for (key, user_id, action, at) in &repairs {
-            let live = self.redis.session_key(key);
-            self.redis.run("DEL", &[text(&live)])?;
-            self.redis.run("ZREM", &[text(&self.redis.index_key(user_id)), text(&live)])?;
+            self.redis.run("DEL", &[text(&self.redis.session_key(key))])?;
+            self.redis.run("ZREM", &[text(&self.redis.index_key(user_id)), text(key)])?;
             // A restore puts the session back only if the database still holds it open.
             if action == Repair::Restore.as_str()
                 && let Some((session, expires_at)) = records.open_with_end(key, self.now)?
@@ -238,9 +237,10 @@ impl Outage {
         }
         let outage: Option<(i64, i64)> =
             self.db.row("SELECT started_at, last_failure_at FROM redis_outages WHERE id = 1", &[])?;
-        let populated = self.redis.marker_key("populated");
+        // Per layout of the sessions' keys: after an upgrade to a new layout, the sessions go back in it.
+        let populated = self.redis.marker_key("populated2");
         if self.redis.run("GET", &[text(&populated)])?.iter().all(is_nil) {
-            // Redis lost its data (or never had it): every open session goes back.
+            // Redis lost its data (or never had it, in this layout): every open session goes back.
             for (session, expires_at) in records.open_since(0, self.now)? {
                 sessions.restore(&session, expires_at, self.now)?;
             }

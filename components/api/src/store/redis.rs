@@ -1,7 +1,7 @@
 //! Redis, with every key under the app's prefix (the `redis_key_prefix` variable, `mfa:` by default): sessions at
-//! `<prefix>s:<storage key>`, a user's index at `<prefix>u:<user id>:s`, throttle counters at `<prefix>t:<key>`,
-//! the app's metrics at `<prefix>metrics`. Also the few conversions every Redis store needs (arguments, replies,
-//! errors), in one place.
+//! `<prefix>s2:<storage key>`, a user's index at `<prefix>u2:<user id>` ([`super::sessions::redis`]), throttle
+//! counters at `<prefix>t:<key>`, the app's metrics at `<prefix>metrics`. Also the few conversions every Redis store
+//! needs (arguments, replies, errors), in one place.
 
 use std::cell::OnceCell;
 
@@ -43,38 +43,20 @@ impl Redis {
         keys: &[String],
         arguments: impl IntoIterator<Item = RedisParameter>,
     ) -> Result<Vec<RedisResult>, StoreError> {
-        self.run("EVAL", &script_call(script, keys, arguments))
-    }
-
-    /// Runs a read-only Lua script over `keys` with `arguments` as `EVAL_RO`: `None` when the server has no
-    /// `EVAL_RO` (before Redis 7). Unlike `EVAL`, it leaves the connection as it was (since Redis 7 a script cannot
-    /// change its caller's database), so the host need not reset the connection after it.
-    pub fn eval_read_only(
-        &self,
-        script: &str,
-        keys: &[String],
-        arguments: impl IntoIterator<Item = RedisParameter>,
-    ) -> Result<Option<Vec<RedisResult>>, StoreError> {
-        match self.connection()?.execute("EVAL_RO", &script_call(script, keys, arguments)) {
-            Ok(reply) => Ok(Some(reply)),
-            Err(error) if format!("{error:?}").to_ascii_lowercase().contains("unknown command") => Ok(None),
-            Err(error) => Err(failed(error)),
-        }
+        let mut all = vec![text(script), RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0))];
+        all.extend(keys.iter().map(|key| text(key)));
+        all.extend(arguments);
+        self.run("EVAL", &all)
     }
 
     /// The key of a session.
     pub fn session_key(&self, storage_key: &str) -> String {
-        format!("{}s:{storage_key}", self.prefix)
-    }
-
-    /// The storage key inside a session's Redis key (the key itself if it is not one).
-    pub fn storage_key_of<'a>(&self, redis_key: &'a str) -> &'a str {
-        redis_key.strip_prefix(&self.prefix).and_then(|rest| rest.strip_prefix("s:")).unwrap_or(redis_key)
+        format!("{}s2:{storage_key}", self.prefix)
     }
 
     /// The key of a user's session index.
     pub fn index_key(&self, user_id: &str) -> String {
-        format!("{}u:{user_id}:s", self.prefix)
+        format!("{}u2:{user_id}", self.prefix)
     }
 
     /// The key of a throttle counter.
@@ -82,7 +64,7 @@ impl Redis {
         format!("{}t:{key}", self.prefix)
     }
 
-    /// The key of one of the app's own markers (`trusted`, `populated`, `reconciling`).
+    /// The key of one of the app's own markers (`trusted`, `populated2`, `reconciling`).
     pub fn marker_key(&self, name: &str) -> String {
         format!("{}m:{name}", self.prefix)
     }
@@ -91,18 +73,6 @@ impl Redis {
     pub fn metrics_key(&self) -> String {
         format!("{}metrics", self.prefix)
     }
-}
-
-/// The arguments of a script call: the script, how many keys, the keys, the other arguments.
-fn script_call(
-    script: &str,
-    keys: &[String],
-    arguments: impl IntoIterator<Item = RedisParameter>,
-) -> Vec<RedisParameter> {
-    let mut all = vec![text(script), RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0))];
-    all.extend(keys.iter().map(|key| text(key)));
-    all.extend(arguments);
-    all
 }
 
 /// A text argument.

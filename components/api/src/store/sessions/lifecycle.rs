@@ -71,13 +71,13 @@ impl Sessions {
         let reason = match decide::check_session(*policy, times, seconds(now)) {
             SessionStatus::Active(active) => {
                 if active.record_activity && record_activity {
-                    self.live.touch(key, now)?;
+                    session.last_seen_at = now;
+                    self.live.touch(&session)?;
                     // The live store has the activity; a record that cannot be written now (the database is down
                     // while Redis answers) catches up at the next write.
                     if let Err(error) = self.records().touch(key, now) {
                         eprintln!("session activity not recorded: {error}");
                     }
-                    session.last_seen_at = now;
                 }
                 return Ok(Found::Live(Box::new(session)));
             }

@@ -28,8 +28,8 @@ pub trait LiveSessions {
     /// The live session under storage key `key`, as stored (not yet checked against the policy).
     fn get(&self, records: &Records<'_>, key: &str) -> Result<Option<Session>, StoreError>;
 
-    /// Writes a live session's last activity (the record's is written besides).
-    fn touch(&self, key: &str, now: i64) -> Result<(), StoreError>;
+    /// Writes a live session's last activity, `session.last_seen_at` (the record's is written besides).
+    fn touch(&self, session: &Session) -> Result<(), StoreError>;
 
     /// Removes the live session under `key` of `user_id` (its record is ended besides).
     fn remove(&self, user_id: &str, key: &str) -> Result<(), StoreError>;

@@ -4,9 +4,9 @@
 //!   that serialises the user's admissions: the user's live sessions are read, session-policy's `admit-session`
 //!   decides what to evict (or to refuse), and the evictions and the insert are written before `COMMIT`, so
 //!   parallel logins cannot exceed the cap.
-//! - `redis-postgres` ([`redis`]): the live session is a Redis hash under `<prefix>s:<SHA-256 of the token>` (never
-//!   the token) whose TTL is the absolute lifetime, indexed per user in the sorted set `<prefix>u:<user id>:s`
-//!   (score = creation time). Creation is one Lua script that drops stale entries, evicts the oldest (or refuses)
+//! - `redis-postgres` ([`redis`]): the live session is a Redis string (its fields packed, [`packed`]) under
+//!   `<prefix>s2:<SHA-256 of the token>` (never the token) whose TTL is the absolute lifetime, indexed per user in
+//!   the sorted set `<prefix>u2:<user id>` of those digests (score = creation time). Creation is one Lua script that drops stale entries, evicts the oldest (or refuses)
 //!   and writes the new session atomically; it returns a flat array (`1`, evicted keys...) or `0`, as Spin's
 //!   `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions` ([`records`]), BEFORE
 //!   it enters Redis (so a parallel login that evicts it always finds the record to end), and evictions and endings
@@ -21,6 +21,7 @@
 
 pub mod lifecycle;
 pub mod live;
+pub mod packed;
 pub mod records;
 pub mod redis;
 pub mod resilient;
@@ -81,14 +82,17 @@ impl Session {
         ]
     }
 
-    /// The fields that say how the user last proved who they are (what a rotation carries over).
-    pub fn proof_fields(&self) -> [(&'static str, String); 4] {
-        [
-            ("aal", self.aal.to_string()),
-            ("method", self.method.as_str().to_owned()),
-            ("factor_id", self.factor_id.clone()),
-            ("auth_time", self.auth_time.to_string()),
-        ]
+    /// This session (its key, id, times and client) with the proof of `renewed` and `renewed`'s key: what a
+    /// rotation leaves.
+    pub fn with_proof_of(&self, renewed: &Session) -> Session {
+        Session {
+            key: renewed.key.clone(),
+            aal: renewed.aal,
+            method: renewed.method,
+            factor_id: renewed.factor_id.clone(),
+            auth_time: renewed.auth_time,
+            ..self.clone()
+        }
     }
 
     /// The session stored under `key` with these named text fields (a Redis hash, a record's columns); `None`

@@ -94,8 +94,8 @@ impl LiveSessions for ResilientSessions {
         }
     }
 
-    fn touch(&self, key: &str, now: i64) -> Result<(), StoreError> {
-        self.either(|redis| redis.touch(key, now), || Ok(()))
+    fn touch(&self, session: &Session) -> Result<(), StoreError> {
+        self.either(|redis| redis.touch(session), || Ok(()))
     }
 
     fn remove(&self, user_id: &str, key: &str) -> Result<(), StoreError> {

@@ -64,7 +64,7 @@ impl LiveSessions for SqlSessions {
         Ok(records.find_open(key)?)
     }
 
-    fn touch(&self, _key: &str, _now: i64) -> Result<(), StoreError> {
+    fn touch(&self, _session: &Session) -> Result<(), StoreError> {
         Ok(())
     }
 
