@@ -103,12 +103,20 @@ fn the_event_chain_verifies_and_personal_data_is_apart() {
     assert_eq!(chain_length(&app), events, "per user: registered, login_succeeded, session_created, login_risk");
     // The personal data is in its own table, salted, and not in the chained row.
     let personal = app.database().unwrap().rows(
-        "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest FROM security_event_personal p \
+        "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest, p.user_agent FROM security_event_personal p \
          JOIN security_events e ON e.id = p.event_id",
     );
     assert_eq!(personal.len(), events);
     for row in personal {
-        assert_eq!(row[0].as_deref(), Some("127.0.0.1"));
-        assert_eq!(row[1].as_ref().unwrap().len(), 32);
+        let field = |i: usize| row[i].clone().unwrap();
+        assert_eq!(field(0), "127.0.0.1");
+        assert_eq!(field(1).len(), 32);
+        // The chained digest is SHA-256(salt "\n" ip "\n" user agent).
+        let salt: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&field(1)[2 * i..2 * i + 2], 16).unwrap()).collect();
+        let mut hasher = Sha256::new();
+        hasher.update(&salt);
+        hasher.update(format!("\n{}\n{}", field(0), field(3)).as_bytes());
+        let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(field(2), digest);
     }
 }

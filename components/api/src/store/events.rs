@@ -7,7 +7,8 @@
 //! agent) lives in `security_event_personal` beside a random salt; the chain covers only
 //! `personal_digest = SHA-256(salt "\n" ip "\n" user agent)`, so erasing a user's personal rows keeps the chain
 //! verifiable. Appending takes a lock (`pg_advisory_xact_lock` on Postgres, `BEGIN IMMEDIATE` on SQLite) so
-//! concurrent writers never fork the chain.
+//! concurrent writers never fork the chain. On Postgres the database computes the same chain in one statement
+//! (the `append_security_events` function of migration 0007); the e2e suite checks both against its own SHA-256.
 
 use rand::TryRngCore;
 use serde_json::json;
@@ -82,9 +83,13 @@ pub fn lock(db: &Db) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Appends `events` at time `at`, in order, in one transaction (one lock for all of them). The personal data of
-/// an event about an account that no longer exists (erased while its request ran) is not kept.
+/// Appends `events` at time `at`, in order, under one lock: in one statement on Postgres (its
+/// `append_security_events` function, migration 0007), in one transaction on SQLite. The personal data of an event
+/// about an account that no longer exists (erased while its request ran) is not kept.
 pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
+    if db.is_postgres() {
+        return append_on_postgres(db, events, at);
+    }
     db.transaction(|| {
         lock(db)?;
         let last = db.query("SELECT hash FROM security_events ORDER BY id DESC LIMIT 1", &[])?;
@@ -113,12 +118,46 @@ pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
     })
 }
 
-/// Inserts one event after the event whose hash is `prev`; returns the new event's hash.
-fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, DbError> {
+/// Appends `events` with one call of the database's `append_security_events` (the same chain, computed there).
+fn append_on_postgres(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
+    let batch: Vec<serde_json::Value> = events
+        .iter()
+        .map(|event| {
+            Ok(json!({
+                "kind": event.kind.as_str(),
+                "user_id": event.user_id,
+                "session_id": event.session_id,
+                "detail": detail_text(event),
+                "salt": data_encoding::HEXLOWER.encode(&new_salt()?),
+                "ip": event.ip,
+                "user_agent": event.user_agent,
+            }))
+        })
+        .collect::<Result<_, DbError>>()?;
+    db.query(
+        "SELECT append_security_events($1, $2, $3)",
+        &[SqlValue::Int(LOCK_KEY), SqlValue::Int(at), SqlValue::Text(serde_json::Value::from(batch).to_string())],
+    )?;
+    Ok(())
+}
+
+/// A fresh salt for an event's personal data.
+fn new_salt() -> Result<[u8; 16], DbError> {
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.try_fill_bytes(&mut salt).map_err(|_| DbError::Statement("no randomness".to_owned()))?;
+    Ok(salt)
+}
+
+/// The event's detail as the text that is stored and hashed (`{}` for none).
+fn detail_text(event: &Event<'_>) -> String {
+    if event.detail.is_null() { json!({}) } else { event.detail.clone() }.to_string()
+}
+
+/// Inserts one event after the event whose hash is `prev`; returns the new event's hash.
+fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, DbError> {
+    let salt = new_salt()?;
     let digest = personal_digest(&salt, event.ip, event.user_agent);
-    let detail = if event.detail.is_null() { json!({}) } else { event.detail.clone() }.to_string();
+    let detail = detail_text(event);
     let user = event.user_id.unwrap_or("");
     let session = event.session_id.unwrap_or("");
     let hash = chain_hash(&prev, event.kind.as_str(), user, at, session, &detail, &digest);

@@ -56,6 +56,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../../migrations/postgres/0006_redis_fallback.sql"),
         sqlite: include_str!("../../../../migrations/sqlite/0006_redis_fallback.sql"),
     },
+    Migration {
+        version: 7,
+        name: "event_append_function",
+        postgres: include_str!("../../../../migrations/postgres/0007_event_append_function.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0007_event_append_function.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).
@@ -66,7 +72,8 @@ pub fn latest() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// The statements of a migration file: `--` comment lines dropped, split at each `;` that ends a line.
+/// The statements of a migration file: `--` comment lines dropped, split at each `;` that ends a line outside a
+/// `$$`-quoted body (a function's).
 pub fn statements(sql: &str) -> Vec<String> {
     let mut statements = Vec::new();
     let mut current = String::new();
@@ -77,7 +84,8 @@ pub fn statements(sql: &str) -> Vec<String> {
         }
         current.push_str(line);
         current.push('\n');
-        if trimmed.ends_with(';') {
+        let in_body = current.matches("$$").count() % 2 == 1;
+        if trimmed.ends_with(';') && !in_body {
             let statement = current.trim().trim_end_matches(';').trim().to_owned();
             if !statement.is_empty() {
                 statements.push(statement);
@@ -146,6 +154,12 @@ mod tests {
         let sql =
             "-- a comment; with a semicolon\nCREATE TABLE a (\n  x BIGINT -- inline\n);\n\nCREATE INDEX i ON a (x);\n";
         assert_eq!(statements(sql), ["CREATE TABLE a (\n  x BIGINT -- inline\n)", "CREATE INDEX i ON a (x)"]);
+        let function =
+            "CREATE FUNCTION f() RETURNS BIGINT LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;\nSELECT 1;\n";
+        assert_eq!(
+            statements(function),
+            ["CREATE FUNCTION f() RETURNS BIGINT LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$", "SELECT 1"]
+        );
     }
 
     #[test]
@@ -169,7 +183,7 @@ mod tests {
                     .collect()
             };
             assert_eq!(shared(migration.postgres), shared(migration.sqlite), "{}", migration.name);
-            assert!(!tables(migration.postgres).is_empty(), "{}", migration.name);
+            assert!(statements(migration.postgres).iter().any(|s| s.starts_with("CREATE ")), "{}", migration.name);
         }
         assert_eq!(latest(), i64::try_from(MIGRATIONS.len()).unwrap());
     }

@@ -1,0 +1,2 @@
+-- Nothing on SQLite: the app appends security events itself there, in one `BEGIN IMMEDIATE` transaction (the
+-- Postgres migration of the same number moves that work into one statement).
