@@ -493,8 +493,13 @@ impl TestApp {
 
     /// POST with the service API key.
     pub fn post_with_key(&self, path: &str, body: &str) -> Answer {
+        self.post_with_key_as(path, "application/json", body)
+    }
+
+    /// As [`TestApp::post_with_key`], with a body of `content_type`.
+    pub fn post_with_key_as(&self, path: &str, content_type: &str, body: &str) -> Answer {
         let authorization = format!("Bearer {}", self.api_key);
-        self.request("POST", path, &[("authorization", &authorization), ("content-type", "application/json")], body)
+        self.request("POST", path, &[("authorization", &authorization), ("content-type", content_type)], body)
     }
 }
 

@@ -37,6 +37,15 @@ fn introspection_needs_the_key_and_follows_the_session() {
         assert_eq!(claims["iat"], login["created_at"]);
         assert_eq!(claims["auth_time"], login["auth_time"]);
         assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+        // RFC 7662's own request form gives the same answer; a malformed form is refused like malformed JSON.
+        let form = "application/x-www-form-urlencoded";
+        let hinted = format!("token={token}&token_type_hint=access_token");
+        let by_form = app.post_with_key_as("/v1/introspect", form, &hinted);
+        assert_eq!(by_form.json(), claims, "{backend:?}: {by_form:?}");
+        let twice = app.post_with_key_as("/v1/introspect", form, &format!("token={token}&token=other"));
+        assert_eq!((twice.status, twice.error_code().as_str()), (400, "invalid_field"), "{backend:?}");
+        let plain = app.post_with_key_as("/v1/introspect", "text/plain", &format!("token={token}"));
+        assert_eq!(plain.status, 415, "{backend:?}");
 
         // Unknown, malformed and logged-out tokens: only {"active": false}.
         for token in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not a token"] {
@@ -46,6 +55,8 @@ fn introspection_needs_the_key_and_follows_the_session() {
         let bearer = format!("Bearer {token}");
         assert_eq!(app.request("DELETE", "/v1/session", &[("authorization", &bearer)], "").status, 200);
         assert_eq!(app.post_with_key("/v1/introspect", &body).json(), serde_json::json!({"active": false}));
+        let gone = app.post_with_key_as("/v1/introspect", form, &format!("token={token}"));
+        assert_eq!(gone.json(), serde_json::json!({"active": false}), "{backend:?}");
     }
 }
 

@@ -1,7 +1,8 @@
 //! The service API for a product's backend, authenticated by the service API key (`Authorization: Bearer <key>`,
 //! compared in constant time):
 //!
-//! - `POST /v1/introspect` `{"token", "token_type_hint"?}`: RFC 7662's shape. An active session answers
+//! - `POST /v1/introspect` `{"token", "token_type_hint"?}` as JSON or as RFC 7662's own form
+//!   (`application/x-www-form-urlencoded`). An active session answers
 //!   `{"active": true, "sub", "sid", "exp", "iat", "aal", "auth_time", "token_type"}`; anything else (unknown,
 //!   revoked, expired, malformed) answers only `{"active": false}`.
 //! - `POST /v1/service/users` `{"external_id", "email"?}`: finds or creates (201; 200 when it existed).
@@ -49,7 +50,7 @@ fn user_json(user: &User) -> serde_json::Value {
 /// `POST /v1/introspect`.
 pub fn introspect(request: &Request, ctx: &Ctx) -> Answer {
     caller::service(request, ctx)?;
-    let body: Introspection = body::json(request)?;
+    let body: Introspection = body::json_or_form(request)?;
     let Some((session, policy)) = service::introspect(ctx, &body.token)? else {
         return Ok(Reply::json(200, &json!({"active": false})));
     };
