@@ -210,6 +210,15 @@ pub enum Error {
     /// Another user has this email.
     #[error("the email is taken")]
     EmailTaken,
+    /// Another user has this external id.
+    #[error("the external id is taken")]
+    ExternalIdTaken,
+    /// The user has no password: the product's id is their only way in.
+    #[error("the external id is the user's only way in")]
+    ExternalIdRequired,
+    /// A lookup named neither or both of email and external id.
+    #[error("name exactly one of email and external_id")]
+    LookupAmbiguous,
 
     // --- The SMS provider.
     /// Twilio refused the number.

@@ -7,6 +7,8 @@
 //!   factors and sessions), show one, end all their sessions (each recorded and shown to the user as
 //!   `session_revoked` with reason `service_api`), start a second-factor challenge for a user the product
 //!   authenticated itself, and lift a second-factor lock or the disabling after too many consecutive failures.
+//! - Linking: an account (one that registered with a password, say) is linked to the product's id, or the link is
+//!   removed (each an event the user sees); users are found by email or by external id.
 
 use serde_json::json;
 
@@ -39,10 +41,7 @@ pub fn introspect(ctx: &Ctx, token: &str) -> Result<Option<(Session, SessionPoli
 
 /// The user with external id `external_id`, created (with `email`, if any) when there is none; whether it was.
 pub fn find_or_create(ctx: &Ctx, external_id: &str, email: Option<&str>) -> Result<(User, bool), Error> {
-    let external_id = external_id.trim();
-    if external_id.is_empty() || external_id.len() > MAX_EXTERNAL_ID || external_id.chars().any(char::is_control) {
-        return Err(Error::InvalidExternalId);
-    }
+    let external_id = valid_external_id(external_id)?;
     let email = email.map(normalize_email).transpose()?;
     let db = ctx.store()?.db();
     if let Some(user) = users::find_external(db, external_id)? {
@@ -63,6 +62,57 @@ pub fn find_or_create(ctx: &Ctx, external_id: &str, email: Option<&str>) -> Resu
         },
         Err(error) => Err(error.into()),
     }
+}
+
+/// `external_id` trimmed, if it is usable: 1 to 255 bytes, no control character.
+fn valid_external_id(external_id: &str) -> Result<&str, Error> {
+    let external_id = external_id.trim();
+    if external_id.is_empty() || external_id.len() > MAX_EXTERNAL_ID || external_id.chars().any(char::is_control) {
+        return Err(Error::InvalidExternalId);
+    }
+    Ok(external_id)
+}
+
+/// The user with this email or this external id (exactly one of them given).
+pub fn find(ctx: &Ctx, email: Option<&str>, external_id: Option<&str>) -> Result<User, Error> {
+    let db = ctx.store()?.db();
+    let found = match (email, external_id) {
+        (Some(email), None) => users::find_by_email(db, &normalize_email(email)?)?,
+        (None, Some(external_id)) => users::find_external(db, valid_external_id(external_id)?)?,
+        _ => return Err(Error::LookupAmbiguous),
+    };
+    found.ok_or(Error::UserNotFound("there is no such user"))
+}
+
+/// Links user `id` to the product's id `external_id`, replacing any it had ([`Error::ExternalIdTaken`] when
+/// another user has it); the user as it now is. Linking again to the same id changes nothing.
+pub fn link(ctx: &Ctx, id: &str, external_id: &str) -> Result<User, Error> {
+    let external_id = valid_external_id(external_id)?;
+    let before = user(ctx, id)?;
+    if before.external_id.as_deref() == Some(external_id) {
+        return Ok(before);
+    }
+    match users::set_external(ctx.store()?.db(), id, Some(external_id), ctx.now) {
+        Err(DbError::Conflict) => return Err(Error::ExternalIdTaken),
+        other => other?,
+    }
+    let detail = json!({"external_id": external_id, "replaced": before.external_id});
+    events::record(ctx, EventKind::ExternalIdLinked, Some(id), None, detail);
+    Ok(User { external_id: Some(external_id.to_owned()), ..before })
+}
+
+/// Removes user `id`'s link to the product's id; the user as it now is. Refused for a user without a password
+/// ([`Error::ExternalIdRequired`]): nothing could sign them in any more.
+pub fn unlink(ctx: &Ctx, id: &str) -> Result<User, Error> {
+    let before = user(ctx, id)?;
+    let Some(external_id) = before.external_id.clone() else { return Ok(before) };
+    let db = ctx.store()?.db();
+    if users::credentials(db, id)?.and_then(|credentials| credentials.password_hash).is_none() {
+        return Err(Error::ExternalIdRequired);
+    }
+    users::set_external(db, id, None, ctx.now)?;
+    events::record(ctx, EventKind::ExternalIdUnlinked, Some(id), None, json!({"external_id": external_id}));
+    Ok(User { external_id: None, ..before })
 }
 
 /// User `id`.

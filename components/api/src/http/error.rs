@@ -152,6 +152,15 @@ pub fn reply(error: &Error, during: &str) -> Reply {
         Error::UserNotFound(message) => (404, "user_not_found", (*message).into()),
         Error::AccountNotFound => (404, "account_not_found", "this account no longer exists".into()),
         Error::EmailTaken => (409, "email_taken", "another user already has this email".into()),
+        Error::ExternalIdTaken => (409, "external_id_taken", "another user already has this external id".into()),
+        Error::ExternalIdRequired => (
+            409,
+            "external_id_required",
+            "this user has no password: without the external id nothing could sign them in".into(),
+        ),
+        Error::LookupAmbiguous => {
+            (400, "invalid_query", "give exactly one of the query parameters email and external_id".into())
+        }
         Error::SmsBadNumber => (400, "invalid_phone_number", "the SMS provider cannot deliver to this number".into()),
         Error::SmsProviderUnavailable => {
             (502, "sms_provider_unavailable", "the SMS provider is unavailable: try again later".into())

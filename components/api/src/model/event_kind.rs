@@ -14,6 +14,10 @@ vocabulary! {
         RegistrationThrottled = "registration_throttled",
         /// The service API created a user.
         UserCreated = "user_created",
+        /// The service API linked the account to the product's id (or replaced it).
+        ExternalIdLinked = "external_id_linked",
+        /// The service API removed the account's link to the product's id.
+        ExternalIdUnlinked = "external_id_unlinked",
         /// A password login succeeded (with the method that completed it).
         LoginSucceeded = "login_succeeded",
         /// A password login failed (wrong password or unknown email).

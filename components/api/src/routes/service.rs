@@ -6,6 +6,10 @@
 //!   `{"active": true, "sub", "sid", "exp", "iat", "aal", "auth_time", "token_type"}`; anything else (unknown,
 //!   revoked, expired, malformed) answers only `{"active": false}`.
 //! - `POST /v1/service/users` `{"external_id", "email"?}`: finds or creates (201; 200 when it existed).
+//! - `GET /v1/service/users?email=...` or `?external_id=...`: finds one (404 `user_not_found`).
+//! - `PUT /v1/service/users/{id}/external-id` `{"external_id"}`: links an account to the product's id (409
+//!   `external_id_taken`); `DELETE` the same path unlinks it (409 `external_id_required` for a user without a
+//!   password).
 //! - `GET /v1/service/users/{id}`, `POST /v1/service/users/{id}/revoke-sessions`,
 //!   `POST /v1/service/users/{id}/challenge` (verified with `POST /v1/login/verify`; 409 `no_second_factor` if
 //!   none), `POST /v1/service/users/{id}/reset-second-factor`.
@@ -17,6 +21,7 @@ use super::answer::Answer;
 use super::caller::{self, path_id};
 use super::login::challenge_reply;
 use crate::domain::context::Ctx;
+use crate::domain::error::Error;
 use crate::domain::service;
 use crate::domain::sessions::expiry;
 use crate::http::{Reply, Request, body};
@@ -41,6 +46,12 @@ struct NewUser {
     external_id: String,
     #[serde(default)]
     email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Link {
+    external_id: String,
 }
 
 fn user_json(user: &User) -> serde_json::Value {
@@ -76,6 +87,39 @@ pub fn find_or_create(request: &Request, ctx: &Ctx) -> Answer {
     let body: NewUser = body::json(request)?;
     let (user, created) = service::find_or_create(ctx, &body.external_id, body.email.as_deref())?;
     Ok(Reply::json(if created { 201 } else { 200 }, &json!({"user": user_json(&user), "created": created})))
+}
+
+/// `GET /v1/service/users?email=...` or `?external_id=...`.
+pub fn find(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let mut email = None;
+    let mut external_id = None;
+    for (name, value) in request.query_pairs() {
+        let slot = match name.as_str() {
+            "email" => &mut email,
+            "external_id" => &mut external_id,
+            _ => return Err(Error::LookupAmbiguous.into()),
+        };
+        if slot.replace(value).is_some() {
+            return Err(Error::LookupAmbiguous.into());
+        }
+    }
+    let user = service::find(ctx, email.as_deref(), external_id.as_deref())?;
+    Ok(Reply::json(200, &json!({"user": user_json(&user)})))
+}
+
+/// `PUT /v1/service/users/{id}/external-id`.
+pub fn link(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let body: Link = body::json(request)?;
+    let user = service::link(ctx, path_id(request, ONE_USER), &body.external_id)?;
+    Ok(Reply::json(200, &json!({"user": user_json(&user)})))
+}
+
+/// `DELETE /v1/service/users/{id}/external-id`.
+pub fn unlink(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    Ok(Reply::json(200, &json!({"user": user_json(&service::unlink(ctx, path_id(request, ONE_USER))?)})))
 }
 
 /// `GET /v1/service/users/{id}`.

@@ -99,6 +99,24 @@ pub fn create_external(db: &Db, id: &str, external_id: &str, email: Option<&str>
     Ok(())
 }
 
+/// Sets (or with `None` removes) user `id`'s external id; [`DbError::Conflict`] when another user has it.
+pub fn set_external(db: &Db, id: &str, external_id: Option<&str>, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE users SET external_id = $1, updated_at = $2 WHERE id = $3",
+        &[
+            external_id.map_or(SqlValue::Null, |external_id| SqlValue::Text(external_id.to_owned())),
+            SqlValue::Int(now),
+            SqlValue::Text(id.to_owned()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The user registered (or created) with `email`.
+pub fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, DbError> {
+    db.row(&format!("{USER_COLUMNS} WHERE email = $1"), &texts(&[email]))
+}
+
 /// User `id`.
 pub fn find(db: &Db, id: &str) -> Result<Option<User>, DbError> {
     db.row(&format!("{USER_COLUMNS} WHERE id = $1"), &texts(&[id]))
