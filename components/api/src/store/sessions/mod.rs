@@ -6,9 +6,9 @@
 //!   parallel logins cannot exceed the cap.
 //! - `redis-postgres` ([`redis`]): the live session is a Redis string (its fields packed, [`packed`]) under
 //!   `<prefix>s2:<SHA-256 of the token>` (never the token) whose TTL is the absolute lifetime, indexed per user in
-//!   the sorted set `<prefix>u2:<user id>` of those digests (score = creation time). Creation is one Lua script that drops stale entries, evicts the oldest (or refuses)
-//!   and writes the new session atomically; it returns a flat array (`1`, evicted keys...) or `0`, as Spin's
-//!   `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions` ([`records`]), BEFORE
+//!   the sorted set `<prefix>u2:<user id>` of those digests (score = creation time). Creation is one Lua script
+//!   that drops stale entries, evicts the oldest (or refuses) and writes the new session atomically; it returns a
+//!   flat array (`1`, evicted keys...) or `0`, as Spin's `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions` ([`records`]), BEFORE
 //!   it enters Redis (so a parallel login that evicts it always finds the record to end), and evictions and endings
 //!   are written there in the same request. While Redis is unreachable, the records are the live store as on
 //!   SQLite ([`resilient`], [`crate::store::outage`]).
@@ -63,7 +63,7 @@ pub struct Session {
 }
 
 impl Session {
-    /// Every stored field but the key, by name, as text: a Redis hash's fields and a record's columns.
+    /// Every stored field but the key, by name, as text: a record's columns.
     pub fn fields(&self) -> [(&'static str, String); 13] {
         [
             ("id", self.id.clone()),
@@ -95,7 +95,7 @@ impl Session {
         }
     }
 
-    /// The session stored under `key` with these named text fields (a Redis hash, a record's columns); `None`
+    /// The session stored under `key` with these named text fields (a record's columns); `None`
     /// when a required one is missing or malformed.
     pub fn from_fields(key: &str, field: impl Fn(&str) -> Option<String>) -> Option<Self> {
         let int = |name: &str| field(name).and_then(|value| value.parse::<i64>().ok());
