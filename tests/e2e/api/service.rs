@@ -168,3 +168,50 @@ fn the_product_backend_links_unlinks_and_finds_accounts() {
         assert_eq!(&kinds[..2], ["external_id_unlinked", "external_id_linked"], "{backend:?}: {kinds:?}");
     }
 }
+
+#[test]
+fn the_products_support_staff_see_a_users_factors_and_sessions_and_end_one() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let key = format!("Bearer {}", app.api_key);
+        let with_key = |method: &str, path: &str| app.request(method, path, &[("authorization", &key)], "");
+        let (_, token) = super::totp::enrolled(&app, "help@example.com");
+        let bearer = format!("Bearer {token}");
+        let own = app.request("GET", "/v1/session", &[("authorization", &bearer)], "").json()["session"].clone();
+        let id = own["user_id"].as_str().unwrap().to_owned();
+
+        // What the user sees of their factors, the support staff see too (never a secret).
+        let factors = with_key("GET", &format!("/v1/service/users/{id}/factors"));
+        assert_eq!(factors.status, 200, "{backend:?}: {factors:?}");
+        let mine = app.request("GET", "/v1/mfa/factors", &[("authorization", &bearer)], "");
+        assert_eq!(factors.json(), mine.json(), "{backend:?}");
+        assert_eq!(factors.json()["factors"].as_array().map(Vec::len), Some(1));
+        assert!(!factors.body.contains("secret"), "{}", factors.body);
+
+        // The sessions as the user lists them; one ended by id, the user told why; other ids are 404.
+        let sessions = with_key("GET", &format!("/v1/service/users/{id}/sessions"));
+        assert_eq!(sessions.status, 200, "{backend:?}: {sessions:?}");
+        let listed = sessions.json()["sessions"].as_array().unwrap().clone();
+        assert_eq!(listed.len(), 1, "{backend:?}: {listed:?}");
+        assert_eq!(
+            (listed[0]["id"].clone(), listed[0]["user_agent"].clone()),
+            (own["id"].clone(), own["user_agent"].clone())
+        );
+        assert_eq!(with_key("DELETE", &format!("/v1/service/users/{id}/sessions/nope")).status, 404);
+        let revoked = with_key("DELETE", &format!("/v1/service/users/{id}/sessions/{}", own["id"].as_str().unwrap()));
+        assert_eq!((revoked.status, revoked.json()["revoked"].clone()), (200, serde_json::json!([own["id"]])));
+        assert_eq!(app.request("GET", "/v1/session", &[("authorization", &bearer)], "").status, 401, "{backend:?}");
+        assert_eq!(
+            with_key("GET", &format!("/v1/service/users/{id}/sessions")).json()["sessions"],
+            serde_json::json!([])
+        );
+        let reasons = app
+            .rows(&format!("SELECT detail FROM security_events WHERE user_id = '{id}' AND kind = 'session_revoked'"));
+        assert!(reasons.iter().any(|row| row[0].as_deref().is_some_and(|d| d.contains("service_api"))), "{reasons:?}");
+
+        // Unknown users, and callers without the key.
+        assert_eq!(with_key("GET", "/v1/service/users/nope/factors").status, 404);
+        assert_eq!(with_key("GET", "/v1/service/users/nope/sessions").status, 404);
+        assert_eq!(app.request("GET", &format!("/v1/service/users/{id}/factors"), &[], "").status, 401);
+    }
+}

@@ -7,6 +7,7 @@
 //!   factors and sessions), show one, end all their sessions (each recorded and shown to the user as
 //!   `session_revoked` with reason `service_api`), start a second-factor challenge for a user the product
 //!   authenticated itself, and lift a second-factor lock or the disabling after too many consecutive failures.
+//! - For the product's support staff: a user's factors and live sessions, and ending one of those sessions.
 //! - Linking: an account (one that registered with a password, say) is linked to the product's id, or the link is
 //!   removed (each an event the user sees); users are found by email or by external id.
 
@@ -126,6 +127,21 @@ pub fn revoke_sessions(ctx: &Ctx, id: &str) -> Result<Vec<String>, Error> {
     user(ctx, id)?;
     let live = sessions::list(ctx, id, &policy)?;
     sessions::end_all(ctx, &live, EndReason::Revoked, &json!({"reason": "service_api"}))
+}
+
+/// User `id`'s live sessions, oldest first, with the policy they were checked under.
+pub fn sessions_of(ctx: &Ctx, id: &str) -> Result<(Vec<Session>, SessionPolicy), Error> {
+    let policy = ctx.session_policy()?;
+    user(ctx, id)?;
+    Ok((sessions::list(ctx, id, &policy)?, policy))
+}
+
+/// Ends user `id`'s live session `session_id` (recorded as `session_revoked` with reason `service_api`); 404
+/// [`Error::SessionNotFound`] for any other id.
+pub fn revoke_session(ctx: &Ctx, id: &str, session_id: &str) -> Result<Vec<String>, Error> {
+    let (live, _) = sessions_of(ctx, id)?;
+    let target = live.into_iter().find(|session| session.id == session_id).ok_or(Error::SessionNotFound)?;
+    sessions::end_all(ctx, &[target], EndReason::Revoked, &json!({"reason": "service_api"}))
 }
 
 /// Starts a second-factor challenge for user `id`, authenticated by the product itself.

@@ -145,7 +145,9 @@ pub fn reply(error: &Error, during: &str) -> Reply {
             (404, "factor_not_found", "you have no second factor of this kind with this id".into())
         }
         Error::PhoneNotFound => (404, "phone_not_found", "no confirmed phone with this id".into()),
-        Error::SessionNotFound => (404, "session_not_found", "you have no live session with this id".into()),
+        Error::SessionNotFound => {
+            (404, "session_not_found", "there is no live session of this user with this id".into())
+        }
         Error::TrustedDeviceNotFound => {
             (404, "trusted_device_not_found", "you have no trusted device with this id".into())
         }

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use super::answer::Answer;
 use super::caller::{self, path_id};
 use crate::domain::context::Ctx;
+use crate::domain::error::Error;
 use crate::domain::mfa::backup_codes;
 use crate::domain::mfa::{factors, sms, totp};
 use crate::http::{Reply, Request, body};
@@ -62,7 +63,12 @@ fn with_backup_codes(mut answer: Value, codes: Option<Vec<String>>) -> Reply {
 /// `GET /v1/mfa/factors`.
 pub fn list(request: &Request, ctx: &Ctx) -> Answer {
     let (session, _) = caller::session(request, ctx)?;
-    let (authenticators, phones, left) = factors::list(ctx, &session)?;
+    Ok(Reply::json(200, &factors_json(ctx, &session.user_id)?))
+}
+
+/// The user's factors and backup codes left, as `GET /v1/mfa/factors` shows them (the service API too).
+pub fn factors_json(ctx: &Ctx, user_id: &str) -> Result<Value, Error> {
+    let (authenticators, phones, left) = factors::list(ctx, user_id)?;
     let mut shown: Vec<Value> = authenticators
         .iter()
         .map(|totp| {
@@ -86,7 +92,7 @@ pub fn list(request: &Request, ctx: &Ctx) -> Answer {
             "confirmed_at": phone.confirmed_at,
         })
     }));
-    Ok(Reply::json(200, &json!({"factors": shown, "backup_codes": left})))
+    Ok(json!({"factors": shown, "backup_codes": left}))
 }
 
 /// `POST /v1/mfa/totp`.

@@ -10,6 +10,8 @@
 //! - `PUT /v1/service/users/{id}/external-id` `{"external_id"}`: links an account to the product's id (409
 //!   `external_id_taken`); `DELETE` the same path unlinks it (409 `external_id_required` for a user without a
 //!   password).
+//! - `GET /v1/service/users/{id}/factors` (as `GET /v1/mfa/factors` shows them), `GET
+//!   /v1/service/users/{id}/sessions` (as `GET /v1/sessions`), `DELETE /v1/service/users/{id}/sessions/{sid}`.
 //! - `GET /v1/service/users/{id}`, `POST /v1/service/users/{id}/revoke-sessions`,
 //!   `POST /v1/service/users/{id}/challenge` (verified with `POST /v1/login/verify`; 409 `no_second_factor` if
 //!   none), `POST /v1/service/users/{id}/reset-second-factor`.
@@ -18,8 +20,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::answer::Answer;
+use super::answer::session_json;
 use super::caller::{self, path_id};
 use super::login::challenge_reply;
+use super::mfa::factors_json;
 use crate::domain::context::Ctx;
 use crate::domain::error::Error;
 use crate::domain::service;
@@ -126,6 +130,30 @@ pub fn unlink(request: &Request, ctx: &Ctx) -> Answer {
 pub fn show(request: &Request, ctx: &Ctx) -> Answer {
     caller::service(request, ctx)?;
     Ok(Reply::json(200, &json!({"user": user_json(&service::user(ctx, path_id(request, ONE_USER))?)})))
+}
+
+/// `GET /v1/service/users/{id}/factors`.
+pub fn factors(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let id = path_id(request, ONE_USER);
+    service::user(ctx, id)?;
+    Ok(Reply::json(200, &factors_json(ctx, id)?))
+}
+
+/// `GET /v1/service/users/{id}/sessions`.
+pub fn sessions(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let (live, policy) = service::sessions_of(ctx, path_id(request, ONE_USER))?;
+    let shown: Vec<serde_json::Value> = live.iter().map(|session| session_json(session, &policy)).collect();
+    Ok(Reply::json(200, &json!({"sessions": shown})))
+}
+
+/// `DELETE /v1/service/users/{id}/sessions/{sid}`.
+pub fn revoke_session(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let session_id = request.path.rsplit('/').next().unwrap_or("");
+    let revoked = service::revoke_session(ctx, path_id(request, ONE_USER), session_id)?;
+    Ok(Reply::json(200, &json!({"revoked": revoked})))
 }
 
 /// `POST /v1/service/users/{id}/revoke-sessions`.

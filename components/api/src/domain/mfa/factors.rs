@@ -98,12 +98,8 @@ pub fn remove(ctx: &Ctx, session: &Session, id: &str, kind: FactorKind) -> Resul
     Ok(())
 }
 
-/// The session user's authenticators and phones (confirmed or not), and the backup codes left.
-pub fn list(ctx: &Ctx, session: &Session) -> Result<(Vec<Totp>, Vec<Phone>, Left), Error> {
+/// The user's authenticators and phones (confirmed or not), and the backup codes left.
+pub fn list(ctx: &Ctx, user_id: &str) -> Result<(Vec<Totp>, Vec<Phone>, Left), Error> {
     let db = ctx.store()?.db();
-    Ok((
-        stored::list(db, &session.user_id)?,
-        phones::list(db, &session.user_id)?,
-        Left::of(stored_codes::remaining(db, &session.user_id)?),
-    ))
+    Ok((stored::list(db, user_id)?, phones::list(db, user_id)?, Left::of(stored_codes::remaining(db, user_id)?)))
 }
