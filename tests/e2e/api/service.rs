@@ -215,3 +215,71 @@ fn the_products_support_staff_see_a_users_factors_and_sessions_and_end_one() {
         assert_eq!(app.request("GET", &format!("/v1/service/users/{id}/factors"), &[], "").status, 401);
     }
 }
+
+#[test]
+fn the_product_signs_in_a_user_it_authenticated_itself_as_a_password_login_would() {
+    use super::totp::{confirm, start_enrollment, totp, unix_now};
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let key = format!("Bearer {}", app.api_key);
+        let sign_in = |id: &str, body: &str| {
+            let path = format!("/v1/service/users/{id}/sessions");
+            app.request("POST", &path, &[("authorization", &key), ("content-type", "application/json")], body)
+        };
+        let created = app.post_with_key("/v1/service/users", r#"{"external_id": "crm-sso-1"}"#).json();
+        let id = created["user"]["id"].as_str().unwrap().to_owned();
+        let client = r#"{"ip": "203.0.113.5", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"}"#;
+
+        // Without a second factor: a session for the end user's address and browser, and a device id to keep.
+        let first = sign_in(&id, client);
+        assert_eq!(first.status, 201, "{backend:?}: {first:?}");
+        let session = first.json();
+        assert_eq!((session["aal"].as_i64(), session["method"].as_str()), (Some(1), Some("external")), "{session}");
+        assert_eq!(
+            (session["ip"].as_str(), session["device_label"].as_str()),
+            (Some("203.0.113.5"), Some("Firefox on Linux"))
+        );
+        assert!(first.set_cookie("__Host-mfa_session").is_none(), "the product sets its own cookie");
+        let device_id = session["device_id"].as_str().unwrap().to_owned();
+        let token = session["token"].as_str().unwrap().to_owned();
+        let bearer = format!("Bearer {token}");
+        assert_eq!(app.request("GET", "/v1/session", &[("authorization", &bearer)], "").status, 200);
+        let activity = app.request("GET", "/v1/activity", &[("authorization", &bearer)], "").json();
+        let created_event =
+            activity["events"].as_array().unwrap().iter().find(|e| e["kind"] == "session_created").cloned();
+        assert_eq!(created_event.map(|e| e["ip"].clone()), Some(serde_json::json!("203.0.113.5")), "{activity}");
+
+        // The session may add a first factor at once (it has just authenticated); then a sign-in is a challenge.
+        let (enrollment, secret) = start_enrollment(&app, &token, "");
+        assert_eq!(confirm(&app, &token, &enrollment, &totp(&secret, unix_now())).status, 200, "{backend:?}");
+        let known = serde_json::json!({"ip": "203.0.113.5", "device_id": device_id}).to_string();
+        let challenged = sign_in(&id, &known);
+        assert_eq!(
+            (challenged.status, challenged.json()["mfa_required"].as_bool()),
+            (200, Some(true)),
+            "{challenged:?}"
+        );
+        assert_eq!(challenged.json()["device_id"].as_str(), Some(device_id.as_str()), "a known device keeps its id");
+        let verify = serde_json::json!({
+            "challenge_id": challenged.json()["challenge_id"],
+            "method": "totp",
+            "code": totp(&secret, unix_now() + 30),
+            "remember_device": true,
+        });
+        let verified = app.post_json("/v1/login/verify", &verify.to_string(), &[]);
+        assert_eq!((verified.status, verified.json()["aal"].as_i64()), (201, Some(2)), "{backend:?}: {verified:?}");
+        // The device it was remembered for skips the second factor; a device id nobody issued does not.
+        let trusted = sign_in(&id, &known);
+        assert_eq!((trusted.status, trusted.json()["method"].as_str()), (201, Some("trusted_device")), "{trusted:?}");
+        let planted = sign_in(&id, r#"{"device_id": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#);
+        assert_eq!(planted.status, 200, "{backend:?}: {planted:?}");
+        assert_ne!(planted.json()["device_id"].as_str(), Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+
+        // Refusals: a bad address, an unknown field, an unknown user, no key.
+        let bad_ip = sign_in(&id, r#"{"ip": "not an address"}"#);
+        assert_eq!((bad_ip.status, bad_ip.error_code().as_str()), (400, "invalid_field"), "{backend:?}");
+        assert_eq!(sign_in(&id, r#"{"password": "x"}"#).status, 400);
+        assert_eq!(sign_in("nope", "").status, 404);
+        assert_eq!(app.request("POST", &format!("/v1/service/users/{id}/sessions"), &[], "").status, 401);
+    }
+}

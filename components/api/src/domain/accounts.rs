@@ -59,7 +59,7 @@ pub fn register(ctx: &Ctx, email: &str, password: &str) -> Result<(), Error> {
     password::check(password, &email)?;
     let store = ctx.store()?;
     let limits = ctx.throttles()?;
-    let ip_key = throttles::address_key(ctx.client.ip);
+    let ip_key = throttles::address_key(ctx.client().ip);
     if let Err(throttled) = throttles::registration(store.counters(), &limits, &ip_key, ctx.now)? {
         let detail = json!({"limit": throttled.limit, "retry_after": throttled.retry_after});
         events::record(ctx, EventKind::RegistrationThrottled, None, None, detail);

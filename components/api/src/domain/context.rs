@@ -37,7 +37,9 @@ pub struct Ctx {
     /// The configuration.
     pub settings: Settings,
     /// Who sent it.
-    pub client: Client,
+    client: Client,
+    /// The end user a product's backend acts for (the service API's sign-in), once it says so.
+    acting_for: OnceCell<Client>,
     /// When it is served (Unix seconds), read once.
     pub now: i64,
     store: OnceCell<Store>,
@@ -46,7 +48,18 @@ pub struct Ctx {
 impl Ctx {
     /// A request from `client` at `now` under `settings`.
     pub fn new(settings: Settings, client: Client, now: i64) -> Self {
-        Self { settings, client, now, store: OnceCell::new() }
+        Self { settings, client, now, acting_for: OnceCell::new(), store: OnceCell::new() }
+    }
+
+    /// The client limits, sessions and events see: the end user a product's backend acts for, else the sender.
+    pub fn client(&self) -> &Client {
+        self.acting_for.get().unwrap_or(&self.client)
+    }
+
+    /// From now on the request is on behalf of `client` (a product's backend, authenticated by the service API key,
+    /// signing in its end user); only the first call counts.
+    pub fn act_for(&self, client: Client) {
+        let _ = self.acting_for.set(client);
     }
 
     /// The stores, opened at the first call.

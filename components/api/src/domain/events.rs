@@ -35,7 +35,7 @@ pub fn record(ctx: &Ctx, kind: EventKind, user_id: Option<&str>, session_id: Opt
 
 /// Records several events about the request at once (one lock, one transaction), in order.
 pub fn record_all(ctx: &Ctx, happened: &[Happened<'_>]) {
-    let ip = ctx.client.ip_text();
+    let ip = ctx.client().ip_text();
     let trail: Vec<Event<'_>> = happened
         .iter()
         .map(|h| Event {
@@ -44,7 +44,7 @@ pub fn record_all(ctx: &Ctx, happened: &[Happened<'_>]) {
             session_id: h.session_id,
             detail: h.detail.clone(),
             ip: &ip,
-            user_agent: &ctx.client.user_agent,
+            user_agent: &ctx.client().user_agent,
         })
         .collect();
     append(ctx, &trail);

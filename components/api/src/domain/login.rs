@@ -41,7 +41,6 @@ pub struct LoggedIn {
 
 /// Logs `email` in with `password`, from the browser holding device cookie `device_cookie`.
 pub fn login(ctx: &Ctx, email: &str, password: &str, device_cookie: Option<&str>) -> Result<LoggedIn, Error> {
-    let policy = ctx.session_policy()?;
     let store = ctx.store()?;
     // A malformed email cannot be registered: it is just another unknown user, throttled under what was typed.
     let email = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
@@ -68,14 +67,39 @@ pub fn login(ctx: &Ctx, email: &str, password: &str, device_cookie: Option<&str>
             return Err(Error::InvalidCredentials);
         }
     };
-    let device = match device_hash {
+    first_factor_passed(ctx, user_id, device_of(device_hash, known_device)?, &Proof::password())
+}
+
+/// The device of a login: the one whose id's digest the browser's cookie gave (`device_hash`) if this account
+/// knows it, else a new id.
+fn device_of(device_hash: Option<String>, known_device: bool) -> Result<Device, Error> {
+    Ok(match device_hash {
         Some(hash) if known_device => Device { hash, new_id: None },
         _ => {
             let id = tokens::new_device_id();
             let hash = tokens::storage_key(&id).map_err(|_| Error::Internal("a device id could not be made"))?;
             Device { hash, new_id: Some(id) }
         }
+    })
+}
+
+/// Signs in user `id`, whose first factor the product's backend checked itself, from the end user's browser with
+/// device id `device_id` (the product forwards the device cookie it keeps): as a right password would, a session
+/// (`external`, aal 1) for a user without a second factor, else a challenge unless the device is trusted.
+pub fn external(ctx: &Ctx, user_id: &str, device_id: Option<&str>) -> Result<LoggedIn, Error> {
+    let device_hash = device_id.and_then(|id| tokens::storage_key(id).ok());
+    let known_device = match &device_hash {
+        Some(hash) => device_records::is_known(ctx.store()?.db(), user_id, hash)?,
+        None => false,
     };
+    first_factor_passed(ctx, user_id, device_of(device_hash, known_device)?, &Proof::external())
+}
+
+/// After the first factor (`proof`): a challenge for a user with a second factor (unless `device` is trusted),
+/// else a session.
+fn first_factor_passed(ctx: &Ctx, user_id: &str, device: Device, proof: &Proof) -> Result<LoggedIn, Error> {
+    let policy = ctx.session_policy()?;
+    let store = ctx.store()?;
     let next = if factors::has_any(store.db(), user_id)? {
         // A device the user trusted at an earlier verification skips the second factor.
         if trusted_devices::is_trusted(store.db(), user_id, &device.hash, ctx.now)? && device.new_id.is_none() {
@@ -87,7 +111,7 @@ pub fn login(ctx: &Ctx, email: &str, password: &str, device_cookie: Option<&str>
             Next::Challenge(challenge::issue(ctx, user_id, &device.hash)?)
         }
     } else {
-        Next::Session(Box::new(start_session(ctx, &policy, user_id, &device.hash, &Proof::password())?))
+        Next::Session(Box::new(start_session(ctx, &policy, user_id, &device.hash, proof)?))
     };
     Ok(LoggedIn { next, device })
 }

@@ -42,6 +42,11 @@ impl Proof {
     pub fn password() -> Self {
         Self { aal: 1, method: AuthMethod::Password, factor_id: String::new() }
     }
+
+    /// The product's own first factor (the service API's sign-in).
+    pub fn external() -> Self {
+        Self { aal: 1, method: AuthMethod::External, factor_id: String::new() }
+    }
 }
 
 /// A new session and its token.
@@ -57,8 +62,8 @@ pub struct Started {
 fn assess(ctx: &Ctx, known: &[risk::KnownDevice], device_hash: &str) -> Vec<RiskSignal> {
     let context = LoginContext {
         device_id: Some(device_hash.to_owned()),
-        ip: ctx.client.ip_text(),
-        user_agent: ctx.client.user_agent.clone(),
+        ip: ctx.client().ip_text(),
+        user_agent: ctx.client().user_agent.clone(),
     };
     // Without a readable address (no spin-client-addr) the device signal still applies; the address one cannot.
     let signals = risk::assess_login(&context, known)
@@ -96,9 +101,9 @@ pub fn start_session(
         auth_time: ctx.now,
         created_at: ctx.now,
         last_seen_at: ctx.now,
-        ip: ctx.client.ip_text(),
-        device_label: devices::label(&ctx.client.user_agent),
-        user_agent: ctx.client.user_agent.clone(),
+        ip: ctx.client().ip_text(),
+        device_label: devices::label(&ctx.client().user_agent),
+        user_agent: ctx.client().user_agent.clone(),
         device_hash: device_hash.to_owned(),
         risk: assess(ctx, &known, device_hash),
     };
@@ -107,7 +112,7 @@ pub fn start_session(
     match admitted? {
         Admitted::Created { evicted } => {
             events::record_all(ctx, &created_events(&session, evicted.len()));
-            if let Err(error) = devices::remember(store.db(), &known, user_id, device_hash, &ctx.client, ctx.now) {
+            if let Err(error) = devices::remember(store.db(), &known, user_id, device_hash, ctx.client(), ctx.now) {
                 eprintln!("login: the device could not be remembered: {error}");
             }
             Ok(Started { session, token })

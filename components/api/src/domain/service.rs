@@ -7,6 +7,9 @@
 //!   factors and sessions), show one, end all their sessions (each recorded and shown to the user as
 //!   `session_revoked` with reason `service_api`), start a second-factor challenge for a user the product
 //!   authenticated itself, and lift a second-factor lock or the disabling after too many consecutive failures.
+//! - Signing in a user the product authenticated itself: a session, or a challenge for a user with a second
+//!   factor, with the devices, trusted devices, session cap, risk signals and events of a password login, for the
+//!   end user's address and user agent as the product forwards them.
 //! - For the product's support staff: a user's factors and live sessions, and ending one of those sessions.
 //! - Linking: an account (one that registered with a password, say) is linked to the product's id, or the link is
 //!   removed (each an event the user sees); users are found by email or by external id.
@@ -17,6 +20,7 @@ use super::accounts::{new_user_id, normalize_email};
 use super::context::Ctx;
 use super::error::Error;
 use super::events;
+use super::login::{self, LoggedIn};
 use super::mfa::challenge::{self, Issued};
 use super::sessions;
 use crate::bindings::mfa::session::policy::SessionPolicy;
@@ -142,6 +146,13 @@ pub fn revoke_session(ctx: &Ctx, id: &str, session_id: &str) -> Result<Vec<Strin
     let (live, _) = sessions_of(ctx, id)?;
     let target = live.into_iter().find(|session| session.id == session_id).ok_or(Error::SessionNotFound)?;
     sessions::end_all(ctx, &[target], EndReason::Revoked, &json!({"reason": "service_api"}))
+}
+
+/// Signs in user `id`, whose first factor the product checked itself, from the browser with device id `device_id`:
+/// a session or a challenge, exactly as a right password would ([`login::external`]).
+pub fn sign_in(ctx: &Ctx, id: &str, device_id: Option<&str>) -> Result<LoggedIn, Error> {
+    user(ctx, id)?;
+    login::external(ctx, id, device_id)
 }
 
 /// Starts a second-factor challenge for user `id`, authenticated by the product itself.

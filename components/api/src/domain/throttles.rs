@@ -167,7 +167,7 @@ pub fn guarded_verify(
 ) -> Result<Verdict, Error> {
     let policy = ctx.throttles()?;
     let counters = ctx.store()?.counters();
-    let ip_key = address_key(ctx.client.ip);
+    let ip_key = address_key(ctx.client().ip);
     // A failure that cannot be counted must not go unnoticed: the attempt is answered as unavailable.
     let attempt = match reserve_password_attempt(counters, &policy, email, &ip_key, known_device, ctx.now)? {
         Ok(attempt) => attempt,

@@ -18,7 +18,7 @@ use crate::store::trusted_devices::{self, TrustedDevice};
 /// Trusts device `device_hash` for the user for `lifetime` seconds (renewing it if it already was), named after
 /// the client's user agent; recorded as `device_trusted` (a failure is logged: the login goes on).
 pub fn trust(ctx: &Ctx, user_id: &str, device_hash: &str, lifetime: u64) {
-    let label = devices::label(&ctx.client.user_agent);
+    let label = devices::label(&ctx.client().user_agent);
     let expires_at = ctx.now.saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX));
     let id = tokens::new_challenge_id();
     let trusted = ctx.store().and_then(|store| {

@@ -22,6 +22,8 @@ vocabulary! {
         BackupCode = "backup_code",
         /// A device the user trusted at an earlier second-factor verification (no re-verification now).
         TrustedDevice = "trusted_device",
+        /// The product's own first factor: its backend signed the user in through the service API (aal 1).
+        External = "external",
     }
 }
 

@@ -60,14 +60,20 @@ pub fn session_json(session: &Session, policy: &SessionPolicy) -> Value {
 /// A session with its (new) token, as login and refresh answer it: the JSON (`status`) and the session cookie,
 /// living until the session's absolute expiry.
 pub fn token_reply(status: u16, session: &Session, policy: &SessionPolicy, token: &str, ctx: &Ctx) -> Reply {
+    let lifetime = expiry(session, policy).1.saturating_sub(ctx.now).max(0).unsigned_abs();
+    Reply::json(status, &token_json(session, policy, token))
+        .with_header("set-cookie", cookies::session_cookie(token, lifetime))
+}
+
+/// A session with its token and CSRF token, as JSON (what [`token_reply`] answers, without the cookie).
+pub fn token_json(session: &Session, policy: &SessionPolicy, token: &str) -> Value {
     let mut body = session_json(session, policy);
     if let Some(fields) = body.as_object_mut() {
         fields.insert("token".to_owned(), json!(token));
         fields.insert("token_type".to_owned(), json!("Bearer"));
         fields.insert("csrf_token".to_owned(), json!(csrf_token(token)));
     }
-    let lifetime = expiry(session, policy).1.saturating_sub(ctx.now).max(0).unsigned_abs();
-    Reply::json(status, &body).with_header("set-cookie", cookies::session_cookie(token, lifetime))
+    body
 }
 
 /// A new session, as login and a verified challenge answer it (201).

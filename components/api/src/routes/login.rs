@@ -43,10 +43,12 @@ struct SendSms {
 
 /// A challenge as login and the service API answer it.
 pub fn challenge_reply(issued: &Issued) -> Reply {
-    Reply::json(
-        200,
-        &json!({"mfa_required": true, "challenge_id": issued.id, "methods": issued.methods, "expires_at": issued.expires_at}),
-    )
+    Reply::json(200, &challenge_json(issued))
+}
+
+/// A challenge as JSON.
+pub fn challenge_json(issued: &Issued) -> serde_json::Value {
+    json!({"mfa_required": true, "challenge_id": issued.id, "methods": issued.methods, "expires_at": issued.expires_at})
 }
 
 /// Adds the device cookie to `reply` when the device id is new.

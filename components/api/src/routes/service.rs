@@ -10,22 +10,27 @@
 //! - `PUT /v1/service/users/{id}/external-id` `{"external_id"}`: links an account to the product's id (409
 //!   `external_id_taken`); `DELETE` the same path unlinks it (409 `external_id_required` for a user without a
 //!   password).
+//! - `POST /v1/service/users/{id}/sessions` `{"ip"?, "user_agent"?, "device_id"?}`: signs in a user the product
+//!   authenticated itself: 201 a session (aal 1, method `external`) or 200 a challenge (verified with `POST
+//!   /v1/login/verify`), each with the `device_id` to keep in the browser's cookie.
 //! - `GET /v1/service/users/{id}/factors` (as `GET /v1/mfa/factors` shows them), `GET
 //!   /v1/service/users/{id}/sessions` (as `GET /v1/sessions`), `DELETE /v1/service/users/{id}/sessions/{sid}`.
 //! - `GET /v1/service/users/{id}`, `POST /v1/service/users/{id}/revoke-sessions`,
 //!   `POST /v1/service/users/{id}/challenge` (verified with `POST /v1/login/verify`; 409 `no_second_factor` if
 //!   none), `POST /v1/service/users/{id}/reset-second-factor`.
 
+use std::net::IpAddr;
+
 use serde::Deserialize;
 use serde_json::json;
 
-use super::answer::Answer;
-use super::answer::session_json;
+use super::answer::{Answer, session_json, token_json};
 use super::caller::{self, path_id};
-use super::login::challenge_reply;
+use super::login::{challenge_json, challenge_reply};
 use super::mfa::factors_json;
-use crate::domain::context::Ctx;
+use crate::domain::context::{Client, Ctx};
 use crate::domain::error::Error;
+use crate::domain::login::Next;
 use crate::domain::service;
 use crate::domain::sessions::expiry;
 use crate::http::{Reply, Request, body};
@@ -50,6 +55,20 @@ struct NewUser {
     external_id: String,
     #[serde(default)]
     email: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    /// The end user's address, as the product saw it.
+    #[serde(default)]
+    ip: Option<String>,
+    /// The end user's user agent.
+    #[serde(default)]
+    user_agent: Option<String>,
+    /// The device id the product keeps in the browser's cookie (as this service answered it before).
+    #[serde(default)]
+    device_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +149,31 @@ pub fn unlink(request: &Request, ctx: &Ctx) -> Answer {
 pub fn show(request: &Request, ctx: &Ctx) -> Answer {
     caller::service(request, ctx)?;
     Ok(Reply::json(200, &json!({"user": user_json(&service::user(ctx, path_id(request, ONE_USER))?)})))
+}
+
+/// `POST /v1/service/users/{id}/sessions`: 201 a session (its token in the JSON only: the product sets its own
+/// cookie) or 200 a challenge, each with the `device_id` the product keeps in the browser's cookie.
+pub fn sign_in(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let body: SignIn = body::json_or_default(request)?;
+    let ip = match body.ip.as_deref().map(str::trim).filter(|ip| !ip.is_empty()) {
+        None => None,
+        Some(text) => Some(
+            text.parse::<IpAddr>()
+                .map_err(|_| Reply::error(400, "invalid_field", "ip must be the end user's IPv4 or IPv6 address"))?,
+        ),
+    };
+    ctx.act_for(Client::new(ip, body.user_agent.as_deref().unwrap_or("")));
+    let logged_in = service::sign_in(ctx, path_id(request, ONE_USER), body.device_id.as_deref())?;
+    let device_id = logged_in.device.new_id.clone().or(body.device_id);
+    let (status, mut answer) = match &logged_in.next {
+        Next::Session(started) => (201, token_json(&started.session, &ctx.session_policy()?, &started.token)),
+        Next::Challenge(issued) => (200, challenge_json(issued)),
+    };
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("device_id".to_owned(), json!(device_id));
+    }
+    Ok(Reply::json(status, &answer))
 }
 
 /// `GET /v1/service/users/{id}/factors`.

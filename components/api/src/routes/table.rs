@@ -54,7 +54,7 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/service/users/{id}/external-id", &[("PUT", service::link), ("DELETE", service::unlink)]),
     ("/v1/service/users/{id}/revoke-sessions", &[("POST", service::revoke_sessions)]),
     ("/v1/service/users/{id}/factors", &[("GET", service::factors)]),
-    ("/v1/service/users/{id}/sessions", &[("GET", service::sessions)]),
+    ("/v1/service/users/{id}/sessions", &[("GET", service::sessions), ("POST", service::sign_in)]),
     ("/v1/service/users/{id}/sessions/{sid}", &[("DELETE", service::revoke_session)]),
     ("/v1/service/users/{id}/challenge", &[("POST", service::challenge)]),
     ("/v1/service/users/{id}/reset-second-factor", &[("POST", service::reset_second_factor)]),

@@ -54,7 +54,7 @@ pub fn send_code(ctx: &Ctx, phone: &Phone, binding: &str, session_id: Option<&st
     let limits = ctx.throttles()?;
     let caps = ctx.settings.sms_caps().map_err(Error::SmsCapsInvalid)?;
     let store = ctx.store()?;
-    let ip_key = throttles::address_key(ctx.client.ip);
+    let ip_key = throttles::address_key(ctx.client().ip);
     let now = ctx.now;
     if let Err(throttled) =
         throttles::sms_send(store.counters(), &limits, &caps, &phone.e164, &phone.country_code, &ip_key, now)?
