@@ -3,7 +3,8 @@
 //! so parallel guesses are never verified beyond the limit; the password is verified (against a decoy hash for an
 //! unknown email, so both cost the same and answer the same); on success the attempt's reservation is given back.
 //! Then a user with a second factor gets a challenge ([`super::mfa::challenge`]) unless the browser is one of
-//! their trusted devices; anyone else gets a session ([`super::new_session`]).
+//! their trusted devices; anyone else gets a session ([`super::new_session`]). A product's backend that checked its
+//! user's first factor itself takes the same path from there ([`external`], the service API's sign-in).
 //!
 //! Device ids are the server's: a device cookie is adopted only when its device already logged in to this
 //! account; any other value (none, malformed, or one planted in the browser by someone else) is replaced by a new
