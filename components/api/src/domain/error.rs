@@ -216,9 +216,6 @@ pub enum Error {
     /// The user has no password: the product's id is their only way in.
     #[error("the external id is the user's only way in")]
     ExternalIdRequired,
-    /// A lookup named neither or both of email and external id.
-    #[error("name exactly one of email and external_id")]
-    LookupAmbiguous,
 
     // --- The SMS provider.
     /// Twilio refused the number.

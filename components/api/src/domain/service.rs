@@ -78,15 +78,16 @@ fn valid_external_id(external_id: &str) -> Result<&str, Error> {
     Ok(external_id)
 }
 
-/// The user with this email or this external id (exactly one of them given).
-pub fn find(ctx: &Ctx, email: Option<&str>, external_id: Option<&str>) -> Result<User, Error> {
-    let db = ctx.store()?.db();
-    let found = match (email, external_id) {
-        (Some(email), None) => users::find_by_email(db, &normalize_email(email)?)?,
-        (None, Some(external_id)) => users::find_external(db, valid_external_id(external_id)?)?,
-        _ => return Err(Error::LookupAmbiguous),
-    };
-    found.ok_or(Error::UserNotFound("there is no such user"))
+/// The user registered (or created) with `email`.
+pub fn find_by_email(ctx: &Ctx, email: &str) -> Result<User, Error> {
+    let found = users::find_by_email(ctx.store()?.db(), &normalize_email(email)?)?;
+    found.ok_or(Error::UserNotFound("there is no user with this email"))
+}
+
+/// The user linked to the product's id `external_id`.
+pub fn find_by_external_id(ctx: &Ctx, external_id: &str) -> Result<User, Error> {
+    let found = users::find_external(ctx.store()?.db(), valid_external_id(external_id)?)?;
+    found.ok_or(Error::UserNotFound("there is no user with this external id"))
 }
 
 /// Links user `id` to the product's id `external_id`, replacing any it had ([`Error::ExternalIdTaken`] when

@@ -12,6 +12,10 @@ pub fn json<T: DeserializeOwned>(request: &Request) -> Result<T, Reply> {
     if !media_type.eq_ignore_ascii_case("application/json") {
         return Err(Reply::error(415, "unsupported_media_type", "send the body as application/json"));
     }
+    // Every body is an object: serde would also read a struct from an array of its fields.
+    if request.body.iter().find(|byte| !byte.is_ascii_whitespace()).is_some_and(|first| *first == b'[') {
+        return Err(Reply::error(400, "invalid_field", "the JSON body must be an object"));
+    }
     serde_json::from_slice(&request.body).map_err(|error| {
         let code = if error.is_data() { "invalid_field" } else { "bad_json" };
         Reply::error(400, code, &format!("the JSON body is not valid: {error}"))
@@ -82,6 +86,8 @@ mod tests {
         let (_, body) = parse("application/json", r#"{"email": "a@b.c", "password": "x", "admin": true}"#).unwrap();
         assert!(String::from_utf8_lossy(&body).contains("invalid_field"));
         assert!(json::<Registration>(&request("application/json", r#"{"email":"a@b.c","password":"x"}"#)).is_ok());
+        let (_, body) = parse("application/json", r#" ["a@b.c", "x"]"#).unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("invalid_field"), "an array is no object");
         assert!(json_or_default::<Registration>(&request("text/plain", "")).is_ok(), "an empty body is the default");
     }
 

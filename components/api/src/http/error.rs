@@ -160,9 +160,6 @@ pub fn reply(error: &Error, during: &str) -> Reply {
             "external_id_required",
             "this user has no password: without the external id nothing could sign them in".into(),
         ),
-        Error::LookupAmbiguous => {
-            (400, "invalid_query", "give exactly one of the query parameters email and external_id".into())
-        }
         Error::SmsBadNumber => (400, "invalid_phone_number", "the SMS provider cannot deliver to this number".into()),
         Error::SmsProviderUnavailable => {
             (502, "sms_provider_unavailable", "the SMS provider is unavailable: try again later".into())

@@ -139,13 +139,6 @@ impl Request {
         Ok(Self { method, path, query, headers, body })
     }
 
-    /// The query's parameters, decoded, in order (`application/x-www-form-urlencoded`).
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
-        form_urlencoded::parse(self.query.as_bytes())
-            .map(|(name, value)| (name.into_owned(), value.into_owned()))
-            .collect()
-    }
-
     /// The last value of header `name` (lower case), as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| std::str::from_utf8(v).ok())

@@ -6,7 +6,8 @@
 //!   `{"active": true, "sub", "sid", "exp", "iat", "aal", "auth_time", "token_type"}`; anything else (unknown,
 //!   revoked, expired, malformed) answers only `{"active": false}`.
 //! - `POST /v1/service/users` `{"external_id", "email"?}`: finds or creates (201; 200 when it existed).
-//! - `GET /v1/service/users?email=...` or `?external_id=...`: finds one (404 `user_not_found`).
+//! - `GET /v1/service/users/by-email/{email}`, `GET /v1/service/users/by-external-id/{external_id}` (each
+//!   percent-encoded): finds one (404 `user_not_found`).
 //! - `PUT /v1/service/users/{id}/external-id` `{"external_id"}`: links an account to the product's id (409
 //!   `external_id_taken`); `DELETE` the same path unlinks it (409 `external_id_required` for a user without a
 //!   password).
@@ -29,7 +30,6 @@ use super::caller::{self, path_id};
 use super::login::{challenge_json, challenge_reply};
 use super::mfa::factors_json;
 use crate::domain::context::{Client, Ctx};
-use crate::domain::error::Error;
 use crate::domain::login::Next;
 use crate::domain::service;
 use crate::domain::sessions::expiry;
@@ -112,23 +112,27 @@ pub fn find_or_create(request: &Request, ctx: &Ctx) -> Answer {
     Ok(Reply::json(if created { 201 } else { 200 }, &json!({"user": user_json(&user), "created": created})))
 }
 
-/// `GET /v1/service/users?email=...` or `?external_id=...`.
-pub fn find(request: &Request, ctx: &Ctx) -> Answer {
+/// `GET /v1/service/users/by-email/{email}`.
+pub fn find_by_email(request: &Request, ctx: &Ctx) -> Answer {
     caller::service(request, ctx)?;
-    let mut email = None;
-    let mut external_id = None;
-    for (name, value) in request.query_pairs() {
-        let slot = match name.as_str() {
-            "email" => &mut email,
-            "external_id" => &mut external_id,
-            _ => return Err(Error::LookupAmbiguous.into()),
-        };
-        if slot.replace(value).is_some() {
-            return Err(Error::LookupAmbiguous.into());
-        }
-    }
-    let user = service::find(ctx, email.as_deref(), external_id.as_deref())?;
+    let user = service::find_by_email(ctx, &last_segment(request)?)?;
     Ok(Reply::json(200, &json!({"user": user_json(&user)})))
+}
+
+/// `GET /v1/service/users/by-external-id/{external_id}`.
+pub fn find_by_external_id(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let user = service::find_by_external_id(ctx, &last_segment(request)?)?;
+    Ok(Reply::json(200, &json!({"user": user_json(&user)})))
+}
+
+/// The path's last segment, percent-decoded (an email or an external id may hold any character).
+fn last_segment(request: &Request) -> Result<String, Reply> {
+    let segment = request.path.rsplit('/').next().unwrap_or("");
+    match percent_encoding::percent_decode_str(segment).decode_utf8() {
+        Ok(text) => Ok(text.into_owned()),
+        Err(_) => Err(Reply::error(400, "invalid_field", "the path's last segment is not percent-encoded UTF-8")),
+    }
 }
 
 /// `PUT /v1/service/users/{id}/external-id`.

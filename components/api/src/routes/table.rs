@@ -49,7 +49,10 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/trusted-devices", &[("GET", trusted_devices::list)]),
     ("/v1/trusted-devices/{id}", &[("DELETE", trusted_devices::revoke)]),
     ("/v1/introspect", &[("POST", service::introspect)]),
-    ("/v1/service/users", &[("POST", service::find_or_create), ("GET", service::find)]),
+    ("/v1/service/users", &[("POST", service::find_or_create)]),
+    // Before `/v1/service/users/{id}/...`: an email may be `sessions`.
+    ("/v1/service/users/by-email/{email}", &[("GET", service::find_by_email)]),
+    ("/v1/service/users/by-external-id/{external_id}", &[("GET", service::find_by_external_id)]),
     ("/v1/service/users/{id}", &[("GET", service::show)]),
     ("/v1/service/users/{id}/external-id", &[("PUT", service::link), ("DELETE", service::unlink)]),
     ("/v1/service/users/{id}/revoke-sessions", &[("POST", service::revoke_sessions)]),
