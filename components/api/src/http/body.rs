@@ -5,11 +5,15 @@ use serde::de::DeserializeOwned;
 
 use super::{Reply, Request};
 
+/// Whether the body's media type (the `Content-Type` without parameters) is `expected`.
+fn has_media_type(request: &Request, expected: &str) -> bool {
+    let content_type = request.header("content-type").unwrap_or("");
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(expected)
+}
+
 /// Parses a JSON body, refusing other content types (415) and malformed or unexpected fields (400).
 pub fn json<T: DeserializeOwned>(request: &Request) -> Result<T, Reply> {
-    let content_type = request.header("content-type").unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/json") {
+    if !has_media_type(request, "application/json") {
         return Err(Reply::error(415, "unsupported_media_type", "send the body as application/json"));
     }
     // Every body is an object: serde would also read a struct from an array of its fields.
@@ -25,9 +29,7 @@ pub fn json<T: DeserializeOwned>(request: &Request) -> Result<T, Reply> {
 /// As [`json`], also accepting the same fields as `application/x-www-form-urlencoded` (each a text value, none
 /// twice): the request form RFC 7662 and RFC 6749 define.
 pub fn json_or_form<T: DeserializeOwned>(request: &Request) -> Result<T, Reply> {
-    let content_type = request.header("content-type").unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    if !has_media_type(request, "application/x-www-form-urlencoded") {
         return json(request).map_err(|refusal| {
             if refusal.status == 415 {
                 let message = "send the body as application/json or application/x-www-form-urlencoded";

@@ -193,9 +193,9 @@ pub enum Found {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_session_survives_its_fields() {
-        let session = Session {
+    /// A session with every field set (the other session tests start from it).
+    pub fn sample() -> Session {
+        Session {
             key: "k".into(),
             id: "i".into(),
             user_id: "u".into(),
@@ -210,7 +210,12 @@ mod tests {
             device_hash: "d".into(),
             device_label: "l".into(),
             risk: vec![RiskSignal::NewIp],
-        };
+        }
+    }
+
+    #[test]
+    fn a_session_survives_its_fields() {
+        let session = sample();
         let fields = session.fields();
         let field = |name: &str| fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
         assert_eq!(Session::from_fields("k", field), Some(session.clone()));

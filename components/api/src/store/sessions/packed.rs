@@ -73,20 +73,11 @@ mod tests {
 
     fn session() -> Session {
         Session {
-            key: "k".into(),
-            id: "i".into(),
-            user_id: "u".into(),
-            aal: 2,
-            method: AuthMethod::Totp,
-            factor_id: "f".into(),
-            auth_time: 3,
-            created_at: 1,
             last_seen_at: 1_733_430_000,
-            ip: "10.0.0.1".into(),
             user_agent: "Mozilla/5.0 \"quoted\" \u{1f} and \\ all".into(),
-            device_hash: "d".into(),
             device_label: "Firefox on Linux".into(),
             risk: vec![RiskSignal::NewIp, RiskSignal::NewDevice],
+            ..super::super::tests::sample()
         }
     }
 
