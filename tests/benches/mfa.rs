@@ -130,6 +130,17 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+/// The version of the authenticator consent text the app publishes (enrollment needs the user's consent to it).
+fn totp_consent(app: &TestApp) -> Result<String> {
+    let texts = app.get("/v1/consent-texts").json();
+    let versions = texts.get("texts").and_then(|texts| texts.as_array()).context("no consent texts")?;
+    let totp = versions
+        .iter()
+        .find(|text| text.get("purpose").and_then(|p| p.as_str()) == Some("totp"))
+        .context("no authenticator consent text")?;
+    Ok(totp.get("version").and_then(|v| v.as_str()).context("no version")?.to_owned())
+}
+
 fn field(answer: &app::Answer, name: &str) -> Result<String> {
     answer
         .json()
@@ -188,8 +199,10 @@ fn main() -> Result<()> {
 
     compare_with_native_argon2(&app, &registered)?;
 
+    let consent = totp_consent(&app)?;
     let started = run("TOTP enrollment: start (secret, URI, QR SVG+PNG)", setup, &tokens, |(email, token)| {
-        let answer = app.post_json("/v1/mfa/totp", "", &[("authorization", &format!("Bearer {token}"))]);
+        let body = format!(r#"{{"consent": "{consent}"}}"#);
+        let answer = app.post_json("/v1/mfa/totp", &body, &[("authorization", &format!("Bearer {token}"))]);
         Ok((email.clone(), token.clone(), field(&answer, "id")?, secret_of(&field(&answer, "otpauth_uri")?)?))
     })?;
     let enrolled =

@@ -4,6 +4,7 @@
 
 use crate::support::{Mismatches, check};
 use anyhow::Result;
+use mfa_e2e::enrollment::{EnforcementError, EnforcementPolicy, EnrollmentStatus};
 use mfa_e2e::policy::{OverLimitAction, PolicyError, SessionPolicy as Policy};
 use mfa_e2e::risk::{IpError, KnownDevice, LoginContext, RiskSignal};
 use mfa_e2e::sessions::{ActiveSession, Admission, AdmissionPlan, LiveSession, SessionStatus, SessionTimes};
@@ -1015,6 +1016,61 @@ fn rate_limit_key_groups_ipv6_by_64() -> Result<()> {
         "example.com",
     ] {
         check!(m, risk.call_rate_limit_key(&mut store, bad)?, Err(IpError::Invalid), "{bad:?}");
+    }
+    m.finish();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// enrollment
+// ---------------------------------------------------------------------------------------------------------------
+
+#[test]
+fn enrollment_standing_follows_the_grace_period() -> Result<()> {
+    let (mut store, session) = instance()?;
+    let enrollment = session.mfa_session_enrollment();
+    let mut m = Mismatches::default();
+    let default = enrollment.call_default_enforcement_policy(&mut store)?;
+    check!(m, default, EnforcementPolicy { required: false, grace_days: 30, required_since: 0 });
+    check!(m, enrollment.call_validate_enforcement_policy(&mut store, default)?, Ok(()));
+    let required = EnforcementPolicy { required: true, ..default };
+    for days in [0, 365] {
+        let policy = EnforcementPolicy { grace_days: days, ..required };
+        check!(m, enrollment.call_validate_enforcement_policy(&mut store, policy)?, Ok(()), "{days}");
+    }
+    let too_long = EnforcementPolicy { grace_days: 366, ..required };
+    check!(
+        m,
+        enrollment.call_validate_enforcement_policy(&mut store, too_long)?,
+        Err(EnforcementError::GraceDaysOutOfRange(366))
+    );
+
+    let day = 86_400;
+    let created = C - 10 * day;
+    let cases = [
+        // (policy, has a factor, now, standing)
+        (default, false, C, EnrollmentStatus::Satisfied),
+        (required, true, C, EnrollmentStatus::Satisfied),
+        (required, false, C, EnrollmentStatus::InGrace(created + 30 * day)),
+        (required, false, created + 30 * day - 1, EnrollmentStatus::InGrace(created + 30 * day)),
+        (required, false, created + 30 * day, EnrollmentStatus::Required),
+        (EnforcementPolicy { grace_days: 0, ..required }, false, created, EnrollmentStatus::Required),
+        // The requirement started after the account: the grace period counts from it.
+        (
+            EnforcementPolicy { required_since: C, ..required },
+            false,
+            C + 29 * day,
+            EnrollmentStatus::InGrace(C + 30 * day),
+        ),
+        (EnforcementPolicy { required_since: C, ..required }, false, C + 30 * day, EnrollmentStatus::Required),
+    ];
+    for (policy, has_factor, now, expected) in cases {
+        check!(
+            m,
+            enrollment.call_standing(&mut store, policy, created, has_factor, now)?,
+            expected,
+            "{policy:?} {now}"
+        );
     }
     m.finish();
     Ok(())

@@ -46,6 +46,8 @@ pub use mfa_core_world::exports::mfa::core::qr;
 /// `mfa:core/secrets`: random secrets and Base32.
 pub use mfa_core_world::exports::mfa::core::secrets;
 
+/// `mfa:session/enrollment`: MFA enforcement, the grace period and a user's standing.
+pub use session_policy_world::exports::mfa::session::enrollment;
 /// `mfa:session/policy`: session lifetimes and limits.
 pub use session_policy_world::exports::mfa::session::policy;
 /// `mfa:session/risk`: login risk signals and rate-limit keys for addresses.

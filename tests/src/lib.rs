@@ -32,7 +32,7 @@ use wasmtime::{Config, Engine, Store};
 
 pub use bindings::{MfaCore, MfaCorePre, SessionPolicy, SessionPolicyPre};
 pub use bindings::{backup_codes, numeric_codes, otp, otpauth, phone, qr, secrets};
-pub use bindings::{policy, risk, sessions, throttle, tokens};
+pub use bindings::{enrollment, policy, risk, sessions, throttle, tokens};
 pub use paths::{BuiltComponent, component_path, target_dir, workspace_dir};
 pub use state::HostState;
 

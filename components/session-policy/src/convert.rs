@@ -3,9 +3,10 @@
 //! Every conversion is a field-for-field or case-for-case copy: no logic lives here.
 
 use crate::bindings::exports::mfa::session::{
-    policy as wit_policy, risk as wit_risk, sessions as wit_sessions, throttle as wit_throttle, tokens as wit_tokens,
+    enrollment as wit_enrollment, policy as wit_policy, risk as wit_risk, sessions as wit_sessions,
+    throttle as wit_throttle, tokens as wit_tokens,
 };
-use crate::{policy, risk, sessions, throttle, tokens};
+use crate::{enrollment, policy, risk, sessions, throttle, tokens};
 
 // tokens
 
@@ -338,6 +339,38 @@ impl From<risk::IpError> for wit_risk::IpError {
     fn from(error: risk::IpError) -> Self {
         match error {
             risk::IpError::Invalid => Self::Invalid,
+        }
+    }
+}
+
+// enrollment
+
+impl From<wit_enrollment::EnforcementPolicy> for enrollment::EnforcementPolicy {
+    fn from(p: wit_enrollment::EnforcementPolicy) -> Self {
+        Self { required: p.required, grace_days: p.grace_days, required_since: p.required_since }
+    }
+}
+
+impl From<enrollment::EnforcementPolicy> for wit_enrollment::EnforcementPolicy {
+    fn from(p: enrollment::EnforcementPolicy) -> Self {
+        Self { required: p.required, grace_days: p.grace_days, required_since: p.required_since }
+    }
+}
+
+impl From<enrollment::EnforcementError> for wit_enrollment::EnforcementError {
+    fn from(error: enrollment::EnforcementError) -> Self {
+        match error {
+            enrollment::EnforcementError::GraceDaysOutOfRange(days) => Self::GraceDaysOutOfRange(days),
+        }
+    }
+}
+
+impl From<enrollment::EnrollmentStatus> for wit_enrollment::EnrollmentStatus {
+    fn from(status: enrollment::EnrollmentStatus) -> Self {
+        match status {
+            enrollment::EnrollmentStatus::Satisfied => Self::Satisfied,
+            enrollment::EnrollmentStatus::InGrace(ends) => Self::InGrace(ends),
+            enrollment::EnrollmentStatus::Required => Self::Required,
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The session-policy component (`mfa:session`, world `session-policy`): pure session decisions.
 //!
 //! Each WIT interface has a plain Rust module holding its types and logic, with time and randomness passed in so
-//! it is unit-tested natively: [`tokens`], [`policy`], [`sessions`], [`throttle`], [`risk`]. This file only holds
+//! it is unit-tested natively: [`tokens`], [`policy`], [`sessions`], [`throttle`], [`risk`], [`enrollment`]. This file only holds
 //! the generated bindings and the `Guest` implementations, which convert the WIT types (in `convert`) and
 //! delegate. The only randomness comes from [`rand::rngs::OsRng`], which on `wasm32-wasip2` reads `wasi:random`.
 
+pub mod enrollment;
 pub mod policy;
 pub mod risk;
 pub mod sessions;
@@ -30,7 +31,8 @@ mod bindings {
 }
 
 use bindings::exports::mfa::session::{
-    policy as wit_policy, risk as wit_risk, sessions as wit_sessions, throttle as wit_throttle, tokens as wit_tokens,
+    enrollment as wit_enrollment, policy as wit_policy, risk as wit_risk, sessions as wit_sessions,
+    throttle as wit_throttle, tokens as wit_tokens,
 };
 
 /// The component: implements every exported interface by delegating to the plain modules.
@@ -191,5 +193,26 @@ impl wit_risk::Guest for Component {
 
     fn rate_limit_key(ip: String) -> Result<String, wit_risk::IpError> {
         risk::rate_limit_key(&ip).map_err(Into::into)
+    }
+}
+
+impl wit_enrollment::Guest for Component {
+    fn default_enforcement_policy() -> wit_enrollment::EnforcementPolicy {
+        enrollment::default_enforcement_policy().into()
+    }
+
+    fn validate_enforcement_policy(
+        policy: wit_enrollment::EnforcementPolicy,
+    ) -> Result<(), wit_enrollment::EnforcementError> {
+        enrollment::validate_enforcement_policy(&policy.into()).map_err(Into::into)
+    }
+
+    fn standing(
+        policy: wit_enrollment::EnforcementPolicy,
+        account_created_at: u64,
+        has_second_factor: bool,
+        now: u64,
+    ) -> wit_enrollment::EnrollmentStatus {
+        enrollment::enrollment_status(&policy.into(), account_created_at, has_second_factor, now).into()
     }
 }

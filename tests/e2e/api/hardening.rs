@@ -13,7 +13,9 @@ use super::TestApp;
 use super::app::{Answer, BACKENDS, Backend, redis_command, redis_url};
 use super::race::{Call, all_at_once, count, statuses};
 use super::second_factors::{with_backup_codes, wrong_code};
-use super::totp::{PASSWORD, bearer, confirm, enrolled, get, post, signed_in, start_enrollment, totp, unix_now};
+use super::totp::{
+    PASSWORD, bearer, confirm, enrolled, get, post, signed_in, start_enrollment, totp, unix_now, with_consent,
+};
 
 fn user_id(app: &TestApp, token: &str) -> String {
     get(app, token, "/v1/session").json()["session"]["user_id"].as_str().unwrap().to_owned()
@@ -52,8 +54,10 @@ fn adding_a_first_factor_needs_a_recent_authentication() {
         let app = TestApp::spawn(backend);
         let token = signed_in(&app, "stale@example.com");
         app.age_session(&token, 11 * 60, 0);
-        for (path, body) in [("/v1/mfa/totp", ""), ("/v1/mfa/sms", r#"{"phone": "+44 7700 900123"}"#)] {
-            let refused = post(&app, &token, path, body);
+        for (path, kind, body) in
+            [("/v1/mfa/totp", "totp", ""), ("/v1/mfa/sms", "sms", r#"{"phone": "+44 7700 900123"}"#)]
+        {
+            let refused = post(&app, &token, path, &with_consent(&app, kind, body));
             assert_eq!(
                 (refused.status, refused.error_code().as_str()),
                 (403, "step_up_required"),

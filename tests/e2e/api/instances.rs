@@ -12,7 +12,7 @@ use super::TestApp;
 use super::app::{Answer, BACKENDS, Backend};
 use super::race::{AT_ONCE, Call, all_at_once, count, statuses};
 use super::second_factors::{with_backup_codes, wrong_code};
-use super::totp::{PASSWORD, bearer, get, post, signed_in};
+use super::totp::{PASSWORD, bearer, get, post, signed_in, with_consent};
 use super::twilio::FakeTwilio;
 
 /// An app on `backend` with `variables`, and a second instance of it.
@@ -69,7 +69,12 @@ fn one_sms_code_makes_one_session_across_two_instances() {
         let apps = pair(backend, &all);
         // A phone, confirmed: the user's first factor.
         let token = signed_in(&apps.0, "sms@example.com");
-        let added = post(&apps.0, &token, "/v1/mfa/sms", &json!({"phone": "+44 7700 900123"}).to_string());
+        let added = post(
+            &apps.0,
+            &token,
+            "/v1/mfa/sms",
+            &with_consent(&apps.0, "sms", &json!({"phone": "+44 7700 900123"}).to_string()),
+        );
         assert_eq!(added.status, 201, "{backend:?}: {added:?}");
         let id = added.json()["id"].as_str().unwrap().to_owned();
         let code = twilio.messages().last().unwrap().code();
@@ -129,7 +134,12 @@ fn the_sms_send_limit_holds_across_two_instances() {
         all.push(("sms_limit_phone", "3/600"));
         let apps = pair(backend, &all);
         let token = signed_in(&apps.0, "sends@example.com");
-        let added = post(&apps.0, &token, "/v1/mfa/sms", &json!({"phone": "+44 7700 900456"}).to_string());
+        let added = post(
+            &apps.0,
+            &token,
+            "/v1/mfa/sms",
+            &with_consent(&apps.0, "sms", &json!({"phone": "+44 7700 900456"}).to_string()),
+        );
         assert_eq!(added.status, 201, "{backend:?}: {added:?}");
         let id = added.json()["id"].as_str().unwrap().to_owned();
         let code = twilio.messages().last().unwrap().code();

@@ -35,6 +35,7 @@ fn the_export_holds_everything_about_the_user_and_no_secret() {
         let authenticators = document["authenticators"].as_array().unwrap();
         assert_eq!((authenticators.len(), &authenticators[0]["enabled"]), (1, &json!(true)), "{backend:?}");
         assert_eq!(document["backup_codes"].as_array().unwrap().len(), 10, "{backend:?}");
+        assert_eq!(document["consents"][0]["purpose"], "totp", "{backend:?}: {document}");
         let sessions = document["sessions"].as_array().unwrap();
         assert!(sessions.iter().all(|s| s["ip"] == "127.0.0.1"), "{backend:?}: {sessions:?}");
         let kinds: Vec<&str> =
@@ -87,6 +88,7 @@ fn erasure_ends_every_session_deletes_every_row_and_keeps_the_chain_verifiable()
             "login_challenges",
             "second_factor_states",
             "sms_codes",
+            "consents",
         ] {
             let left: Vec<String> = app.table_text(table).into_iter().filter(|row| row.contains(&user)).collect();
             assert!(left.is_empty(), "{backend:?}: {table} still holds {left:?}");

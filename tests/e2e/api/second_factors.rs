@@ -10,7 +10,7 @@ use super::app::{Answer, BACKENDS};
 use super::race::{AT_ONCE, Call, all_at_once, count, statuses};
 use super::totp::{
     PASSWORD, bearer, confirm, enrolled, get, login_with_code, post, signed_in, start_enrollment, totp, unix_now,
-    verify,
+    verify, with_consent,
 };
 
 fn challenge_of(app: &TestApp, email: &str) -> Answer {
@@ -230,7 +230,8 @@ fn step_up_renews_the_token_and_auth_time_with_a_factor_or_the_password() {
         let stepped = post(&app, &token, "/v1/session/step-up", &json!({"method": "totp", "code": code}).to_string());
         assert_eq!(stepped.status, 200, "{backend:?}: {stepped:?}");
         assert_eq!((stepped.json()["aal"].as_i64(), stepped.json()["method"].as_str()), (Some(2), Some("totp")));
-        let added = post(&app, stepped.json()["token"].as_str().unwrap(), "/v1/mfa/totp", "");
+        let added =
+            post(&app, stepped.json()["token"].as_str().unwrap(), "/v1/mfa/totp", &with_consent(&app, "totp", ""));
         assert_eq!(added.status, 201, "{backend:?}: step-up granted: {added:?}");
     }
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::TestApp;
 use super::app::{Answer, BACKENDS, Backend};
-use super::totp::{PASSWORD, post, signed_in};
+use super::totp::{PASSWORD, post, signed_in, with_consent};
 use super::twilio::{FakeTwilio, Scripted};
 
 fn app_with(backend: Backend, twilio: &FakeTwilio, more: &[(&str, &str)]) -> TestApp {
@@ -17,7 +17,7 @@ fn app_with(backend: Backend, twilio: &FakeTwilio, more: &[(&str, &str)]) -> Tes
 }
 
 fn add_phone(app: &TestApp, token: &str, phone: &str) -> Answer {
-    post(app, token, "/v1/mfa/sms", &json!({"phone": phone}).to_string())
+    post(app, token, "/v1/mfa/sms", &with_consent(app, "sms", &json!({"phone": phone}).to_string()))
 }
 
 #[test]

@@ -68,9 +68,25 @@ pub(super) fn verify(app: &TestApp, challenge_id: &str, code: &str) -> Answer {
     app.post_json("/v1/login/verify", &body, &[])
 }
 
-/// Starts an authenticator's enrollment (`body`: `""` or `{"name"}`): its id, and the secret in its otpauth URI.
+/// The version of the consent text in force for factors of `kind` (`totp` or `sms`), as the app publishes it.
+pub(super) fn consent_version(app: &TestApp, kind: &str) -> String {
+    let texts = app.get("/v1/consent-texts").json();
+    let text = texts["texts"].as_array().unwrap().iter().find(|text| text["purpose"] == kind).cloned();
+    text.and_then(|text| text["version"].as_str().map(str::to_owned)).unwrap_or_else(|| panic!("{texts}"))
+}
+
+/// `body` (a JSON object, or `""` for none) with the user's consent to the text in force for `kind` added.
+pub(super) fn with_consent(app: &TestApp, kind: &str, body: &str) -> String {
+    let mut fields: serde_json::Value =
+        if body.is_empty() { serde_json::json!({}) } else { serde_json::from_str(body).unwrap() };
+    fields["consent"] = serde_json::json!(consent_version(app, kind));
+    fields.to_string()
+}
+
+/// Starts an authenticator's enrollment (`body`: `""` or `{"name"}`), consenting to the text in force: its id, and
+/// the secret in its otpauth URI.
 pub(super) fn start_enrollment(app: &TestApp, token: &str, body: &str) -> (String, Vec<u8>) {
-    let started = post(app, token, "/v1/mfa/totp", body);
+    let started = post(app, token, "/v1/mfa/totp", &with_consent(app, "totp", body));
     assert_eq!(started.status, 201, "{started:?}");
     let started = started.json();
     (started["id"].as_str().unwrap().to_owned(), secret_of(started["otpauth_uri"].as_str().unwrap()))
@@ -159,7 +175,7 @@ fn enrollment_shows_the_secret_once_as_uri_and_qr_codes_and_confirms_with_a_curr
     for backend in BACKENDS {
         let app = TestApp::spawn(backend);
         let token = signed_in(&app, "tina@example.com");
-        let started = post(&app, &token, "/v1/mfa/totp", r#"{"name": "Phone"}"#);
+        let started = post(&app, &token, "/v1/mfa/totp", &with_consent(&app, "totp", r#"{"name": "Phone"}"#));
         assert_eq!(started.status, 201, "{backend:?}: {started:?}");
         let body = started.json();
         let uri = body["otpauth_uri"].as_str().unwrap().to_owned();
@@ -235,7 +251,7 @@ fn changing_factors_once_there_is_one_needs_a_recent_authentication() {
         assert_eq!(confirm(&app, &token, &id, &totp(&secret, unix_now())).status, 200);
         // Eleven minutes later, adding or removing one needs a step-up.
         app.age_session(&token, 11 * 60, 0);
-        let add = post(&app, &token, "/v1/mfa/totp", "");
+        let add = post(&app, &token, "/v1/mfa/totp", &with_consent(&app, "totp", ""));
         assert_eq!((add.status, add.error_code().as_str()), (403, "step_up_required"), "{backend:?}");
         let remove = app.request("DELETE", &format!("/v1/mfa/totp/{id}"), &[("authorization", &bearer(&token))], "");
         assert_eq!((remove.status, remove.error_code().as_str()), (403, "step_up_required"), "{backend:?}");

@@ -4,10 +4,14 @@
 //! rest of the request.
 //!
 //! - Storage ([`storage`]): the backend, Postgres and Redis addresses, the Redis key prefix.
-//! - Policies ([`policy`]): sessions, throttles, SMS caps, validated by session-policy.
+//! - Policies ([`policy`]): sessions, throttles, SMS caps, validated by session-policy; MFA enforcement
+//!   ([`enforcement`]).
 //! - Secrets: the key ring for secrets at rest ([`keyring`]), the code pepper, the service API key.
+//! - The consent texts for second factors ([`consent`]).
 //! - The SMS provider ([`twilio`]), the trusted proxies ([`proxies`]), registration, the TOTP issuer.
 
+pub mod consent;
+pub mod enforcement;
 pub mod keyring;
 pub mod policy;
 pub mod proxies;
@@ -17,9 +21,12 @@ pub mod variables;
 
 use std::cell::OnceCell;
 
+use crate::bindings::mfa::session::enrollment::EnforcementPolicy;
 use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::throttle::ThrottlePolicy;
+use crate::model::FactorKind;
 
+use self::consent::ConsentText;
 use self::keyring::{KeyRing, KeyRingError};
 use self::policy::{PolicyError, SmsCaps};
 use self::proxies::{Range, RangeError};
@@ -76,6 +83,16 @@ impl Settings {
         self.throttles.get_or_init(|| policy::throttles(self.lookup())).clone()
     }
 
+    /// The consent text in force for factors of `kind`.
+    pub fn consent_text(&self, kind: FactorKind) -> ConsentText {
+        consent::text(self.lookup(), kind)
+    }
+
+    /// The MFA enforcement policy in force.
+    pub fn enforcement(&self) -> Result<EnforcementPolicy, PolicyError> {
+        enforcement::current(self.lookup())
+    }
+
     /// The SMS toll-fraud caps in force.
     pub fn sms_caps(&self) -> Result<SmsCaps, PolicyError> {
         policy::sms_caps(self.lookup())
@@ -86,6 +103,7 @@ impl Settings {
         self.session_policy()?;
         self.throttles()?;
         self.sms_caps()?;
+        self.enforcement()?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use super::error::Error;
+use crate::bindings::mfa::session::enrollment::EnforcementPolicy;
 use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::throttle::ThrottlePolicy;
 use crate::config::Settings;
@@ -74,6 +75,11 @@ impl Ctx {
     /// The session policy in force.
     pub fn session_policy(&self) -> Result<SessionPolicy, Error> {
         self.settings.session_policy().map_err(Error::SessionPolicyInvalid)
+    }
+
+    /// The MFA enforcement policy in force.
+    pub fn enforcement(&self) -> Result<EnforcementPolicy, Error> {
+        self.settings.enforcement().map_err(Error::EnforcementInvalid)
     }
 
     /// The throttle policy in force.

@@ -36,6 +36,9 @@ pub enum Error {
     /// The change needs a recent authentication.
     #[error("a step-up is required")]
     StepUpRequired,
+    /// The account must enroll a second factor before anything else (MFA enforcement, past the grace period).
+    #[error("a second factor must be enrolled first")]
+    MfaEnrollmentRequired,
     /// The service API has no key configured.
     #[error("the service API is disabled")]
     ServiceApiDisabled,
@@ -53,6 +56,9 @@ pub enum Error {
     /// The SMS cap variables are invalid.
     #[error("{0}")]
     SmsCapsInvalid(PolicyError),
+    /// The MFA enforcement variables are invalid.
+    #[error("{0}")]
+    EnforcementInvalid(PolicyError),
     /// A policy variable breaks a rule (checked as a whole by `/readyz` and the migration).
     #[error("{0}")]
     PolicyInvalid(PolicyError),
@@ -108,6 +114,15 @@ pub enum Error {
     /// The external id is unusable.
     #[error("invalid external id")]
     InvalidExternalId,
+    /// Enrolling needs consent to the text in force (carries its version).
+    #[error("consent to the text in force ({0}) is required")]
+    ConsentRequired(String),
+    /// The consent given is to another version than the text in force (carries the version in force).
+    #[error("the consent given is not to the text in force ({0})")]
+    ConsentOutdated(String),
+    /// A field's value is unusable (the message says which and why).
+    #[error("{0}")]
+    InvalidField(&'static str),
     /// The second-factor method is unknown or not offered.
     #[error("{0}")]
     UnsupportedMethod(String),
@@ -201,6 +216,9 @@ pub enum Error {
     /// No such trusted device of the user.
     #[error("no such trusted device")]
     TrustedDeviceNotFound,
+    /// No consent of that kind is in force, and no factor of it exists.
+    #[error("no such consent")]
+    ConsentNotFound,
     /// No such user.
     #[error("{0}")]
     UserNotFound(&'static str),

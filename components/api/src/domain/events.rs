@@ -95,6 +95,11 @@ pub fn of_user(ctx: &Ctx, user_id: &str, limit: i64) -> Result<Vec<Value>, super
     Ok(events::for_user(ctx.store()?.db(), user_id, limit)?)
 }
 
+/// Every user's events after event id `after`, oldest first, at most `limit` ([`events::feed`]).
+pub fn feed(ctx: &Ctx, after: i64, limit: i64) -> Result<Vec<Value>, super::error::Error> {
+    Ok(events::feed(ctx.store()?.db(), after, limit)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,8 @@
 //! so parallel guesses are never verified beyond the limit; the password is verified (against a decoy hash for an
 //! unknown email, so both cost the same and answer the same); on success the attempt's reservation is given back.
 //! Then a user with a second factor gets a challenge ([`super::mfa::challenge`]) unless the browser is one of
-//! their trusted devices; anyone else gets a session ([`super::new_session`]). A product's backend that checked its
+//! their trusted devices; anyone else gets a session ([`super::new_session`]; a restricted one when second factors
+//! are required and the grace period is over, [`super::enforcement`]). A product's backend that checked its
 //! user's first factor itself takes the same path from there ([`external`], the service API's sign-in).
 //!
 //! Device ids are the server's: a device cookie is adopted only when its device already logged in to this
@@ -14,6 +15,7 @@ use serde_json::json;
 
 use super::accounts::normalize_email;
 use super::context::Ctx;
+use super::enforcement;
 use super::error::Error;
 use super::events;
 use super::mfa::challenge::{self, Issued};
@@ -112,7 +114,8 @@ fn first_factor_passed(ctx: &Ctx, user_id: &str, device: Device, proof: &Proof) 
             Next::Challenge(challenge::issue(ctx, user_id, &device.hash)?)
         }
     } else {
-        Next::Session(Box::new(start_session(ctx, &policy, user_id, &device.hash, proof)?))
+        let proof = enforcement::sign_in_proof(ctx, user_id, proof)?;
+        Next::Session(Box::new(start_session(ctx, &policy, user_id, &device.hash, &proof)?))
     };
     Ok(LoggedIn { next, device })
 }

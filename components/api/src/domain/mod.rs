@@ -4,14 +4,17 @@
 //!
 //! - Who is asking ([`auth`]); accounts and passwords ([`accounts`], [`password`]); password login
 //!   ([`login`]) under the guessing limits ([`throttles`]) and the new session it makes ([`new_session`], with the
-//!   user's [`devices`]); second factors as one feature ([`mfa`]); trusted devices ([`trusted_devices`]).
+//!   user's [`devices`]); second factors as one feature ([`mfa`]), their enforcement ([`enforcement`]) and the
+//!   consent they need ([`consent`]); trusted devices ([`trusted_devices`]).
 //! - Sessions ([`sessions`]); the security-event trail ([`events`]); the user's own data ([`privacy`]); the
 //!   product backend's service API ([`service`]); the operator's endpoints ([`operations`]).
 
 pub mod accounts;
 pub mod auth;
+pub mod consent;
 pub mod context;
 pub mod devices;
+pub mod enforcement;
 pub mod error;
 pub mod events;
 pub mod login;

@@ -10,7 +10,8 @@
 //! - Signing in a user the product authenticated itself: a session, or a challenge for a user with a second
 //!   factor, with the devices, trusted devices, session cap, risk signals and events of a password login, for the
 //!   end user's address and user agent as the product forwards them.
-//! - For the product's support staff: a user's factors and live sessions, and ending one of those sessions.
+//! - For the product's support staff: a user's factors and live sessions, and ending one of those sessions; the
+//!   audited recovery of a user who lost their second factor ([`recovery`]).
 //! - Linking: an account (one that registered with a password, say) is linked to the product's id, or the link is
 //!   removed (each an event the user sees); users are found by email or by external id.
 
@@ -22,6 +23,7 @@ use super::error::Error;
 use super::events;
 use super::login::{self, LoggedIn};
 use super::mfa::challenge::{self, Issued};
+use super::mfa::recovery::{self, Audit, Recovered};
 use super::sessions;
 use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::tokens;
@@ -168,4 +170,10 @@ pub fn reset_second_factor(ctx: &Ctx, id: &str) -> Result<bool, Error> {
     let was = lockout::reset(ctx.store()?.db(), id)?;
     events::record(ctx, EventKind::SecondFactorReset, Some(id), None, json!({"by": "service_api"}));
     Ok(was)
+}
+
+/// Removes every second factor of user `id`, who lost theirs, for `audit` ([`recovery::recover`]).
+pub fn recover_second_factor(ctx: &Ctx, id: &str, audit: &Audit<'_>) -> Result<Recovered, Error> {
+    user(ctx, id)?;
+    recovery::recover(ctx, id, audit)
 }

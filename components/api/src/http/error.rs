@@ -26,6 +26,11 @@ pub fn reply(error: &Error, during: &str) -> Reply {
         Error::StepUpRequired => {
             (403, "step_up_required", "confirm who you are again (step-up) before this change".into())
         }
+        Error::MfaEnrollmentRequired => (
+            403,
+            "mfa_enrollment_required",
+            "this account must add a second factor (POST /v1/mfa/totp or /v1/mfa/sms) before anything else".into(),
+        ),
         Error::ServiceApiDisabled => {
             (401, "unauthorized", "the service API is disabled: set the api_key variable".into())
         }
@@ -44,6 +49,15 @@ pub fn reply(error: &Error, during: &str) -> Reply {
         Error::SmsCapsInvalid(_) => {
             logged(during, error);
             (500, "misconfigured", "the SMS limit variables are invalid".into())
+        }
+        Error::EnforcementInvalid(_) => {
+            logged(during, error);
+            (
+                500,
+                "misconfigured",
+                "the MFA enforcement variables (mfa_enforcement, mfa_grace_days, mfa_required_since) are invalid"
+                    .into(),
+            )
         }
         Error::PolicyInvalid(policy) => (503, "invalid_policy", policy.to_string()),
         Error::EncryptionNotConfigured(_) => {
@@ -89,6 +103,7 @@ pub fn reply(error: &Error, during: &str) -> Reply {
         Error::InvalidExternalId => {
             (400, "invalid_external_id", "external_id must have 1 to 255 bytes (UTF-8), no control character".into())
         }
+        Error::InvalidField(why) => (400, "invalid_field", (*why).into()),
         Error::UnsupportedMethod(message) => (400, "unsupported_method", message.clone()),
         Error::RegistrationDisabled => {
             (403, "registration_disabled", "registration is disabled on this service".into())
@@ -148,6 +163,21 @@ pub fn reply(error: &Error, during: &str) -> Reply {
         Error::SessionNotFound => {
             (404, "session_not_found", "there is no live session of this user with this id".into())
         }
+        Error::ConsentNotFound => {
+            (404, "consent_not_found", "there is no consent of this kind in force, and no factor of it".into())
+        }
+        Error::ConsentRequired(version) => (
+            400,
+            "consent_required",
+            format!(
+                "adding this factor needs consent to its text (GET /v1/consent-texts): send \"consent\": \"{version}\""
+            ),
+        ),
+        Error::ConsentOutdated(version) => (
+            400,
+            "consent_outdated",
+            format!("the consent text has changed (GET /v1/consent-texts): send \"consent\": \"{version}\""),
+        ),
         Error::TrustedDeviceNotFound => {
             (404, "trusted_device_not_found", "you have no trusted device with this id".into())
         }

@@ -1,12 +1,13 @@
 //! HTTP in and out, used by the routes only: reading a request with its body capped ([`MAX_BODY_BYTES`], else
-//! 413), the client address as Spin reports it ([`client`]), JSON bodies ([`body`]), cookies ([`cookies`]), JSON
-//! answers and errors in the service's one shape (`{"error": {"code", "message"}}`, the one mapping from the
-//! domain's errors: [`error`]), and the security headers every response carries.
+//! 413), the client address as Spin reports it ([`client`]), JSON bodies ([`body`]), query parameters ([`query`]),
+//! cookies ([`cookies`]), JSON answers and errors in the service's one shape (`{"error": {"code", "message"}}`, the
+//! one mapping from the domain's errors: [`error`]), and the security headers every response carries.
 
 pub mod body;
 pub mod client;
 pub mod cookies;
 pub mod error;
+pub mod query;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -46,6 +46,9 @@ vocabulary! {
         SecondFactorDisabled = "second_factor_disabled",
         /// The service API reset the lockout.
         SecondFactorReset = "second_factor_reset",
+        /// The product's support removed every second factor of a user who lost theirs (with the operator and the
+        /// reason); their trusted devices were voided and their sessions ended.
+        SecondFactorRecovered = "second_factor_recovered",
         /// An already used TOTP code was presented again.
         TotpReplayRefused = "totp_replay_refused",
         /// A session was created.
@@ -94,6 +97,10 @@ vocabulary! {
         SmsSendFailed = "sms_send_failed",
         /// An SMS send was refused by a limit.
         SmsThrottled = "sms_throttled",
+        /// The user consented to what a kind of second factor processes (with the text's version).
+        ConsentGiven = "consent_given",
+        /// The user withdrew a consent; the factors of its kind were removed.
+        ConsentWithdrawn = "consent_withdrawn",
         /// Backup codes were made with the first second factor.
         BackupCodesCreated = "backup_codes_created",
         /// Backup codes were regenerated.

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::domain::auth::csrf_token;
 use crate::domain::context::Ctx;
+use crate::domain::enforcement;
 use crate::domain::error::Error;
 use crate::domain::new_session::Started;
 use crate::domain::sessions::expiry;
@@ -54,15 +55,21 @@ pub fn session_json(session: &Session, policy: &SessionPolicy) -> Value {
         "user_agent": session.user_agent,
         "device_label": session.device_label,
         "risk_signals": session.risk,
+        "mfa_enrollment_required": enforcement::is_restricted(session),
     })
 }
 
 /// A session with its (new) token, as login and refresh answer it: the JSON (`status`) and the session cookie,
 /// living until the session's absolute expiry.
 pub fn token_reply(status: u16, session: &Session, policy: &SessionPolicy, token: &str, ctx: &Ctx) -> Reply {
-    let lifetime = expiry(session, policy).1.saturating_sub(ctx.now).max(0).unsigned_abs();
     Reply::json(status, &token_json(session, policy, token))
-        .with_header("set-cookie", cookies::session_cookie(token, lifetime))
+        .with_header("set-cookie", session_cookie(session, policy, token, ctx))
+}
+
+/// The session cookie for `session`'s `token`, living until the session's absolute expiry.
+pub fn session_cookie(session: &Session, policy: &SessionPolicy, token: &str, ctx: &Ctx) -> String {
+    let lifetime = expiry(session, policy).1.saturating_sub(ctx.now).max(0).unsigned_abs();
+    cookies::session_cookie(token, lifetime)
 }
 
 /// A session with its token and CSRF token, as JSON (what [`token_reply`] answers, without the cookie).

@@ -1,9 +1,12 @@
 //! Who is calling, read from the request for the domain: the session token presented (the `Authorization` header
-//! wins over the session cookie), the service API key, the `{id}` segment of a path.
+//! wins over the session cookie), the service API key, the `{id}` segment of a path. A restricted session (MFA
+//! enforcement, [`crate::domain::enforcement`]) passes only the `enrolling_` variants, which the endpoints it may
+//! use (its status, logout, step-up, enrolling a factor) call.
 
 use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::domain::auth::{self, Presented};
 use crate::domain::context::Ctx;
+use crate::domain::enforcement;
 use crate::domain::error::Error;
 use crate::http::Request;
 use crate::http::cookies::{CSRF_HEADER, SESSION_COOKIE};
@@ -27,14 +30,30 @@ fn presented(request: &Request) -> Option<Presented<'_>> {
     })
 }
 
-/// The session the request presents, checked and current.
+/// The session the request presents, checked and current; a restricted one is refused.
 pub fn session(request: &Request, ctx: &Ctx) -> Result<(Session, SessionPolicy), Error> {
+    unrestricted(enrolling_session(request, ctx)?)
+}
+
+/// The session the request presents, authenticated recently enough for a sensitive change; a restricted one is
+/// refused.
+pub fn recent_session(request: &Request, ctx: &Ctx) -> Result<(Session, SessionPolicy), Error> {
+    unrestricted(recent_enrolling_session(request, ctx)?)
+}
+
+/// As [`session`], a restricted session included.
+pub fn enrolling_session(request: &Request, ctx: &Ctx) -> Result<(Session, SessionPolicy), Error> {
     auth::authenticate(ctx, presented(request))
 }
 
-/// The session the request presents, authenticated recently enough for a sensitive change.
-pub fn recent_session(request: &Request, ctx: &Ctx) -> Result<(Session, SessionPolicy), Error> {
+/// As [`recent_session`], a restricted session included.
+pub fn recent_enrolling_session(request: &Request, ctx: &Ctx) -> Result<(Session, SessionPolicy), Error> {
     auth::authenticate_recent(ctx, presented(request))
+}
+
+fn unrestricted(checked: (Session, SessionPolicy)) -> Result<(Session, SessionPolicy), Error> {
+    enforcement::require_unrestricted(&checked.0)?;
+    Ok(checked)
 }
 
 /// Refuses a request without the service API key (`Authorization: Bearer <key>`).

@@ -1,31 +1,37 @@
 //! The signed-in user's second factors:
 //!
 //! - `GET /v1/mfa/factors`: authenticators and phones, with the backup codes left.
-//! - `POST /v1/mfa/totp` `{"name"?}`: starts an authenticator enrollment (the secret shown once, as Base32, as the
-//!   `otpauth://` URI and as its QR code, SVG text and PNG in Base64); `GET /v1/mfa/totp/{id}/qr.svg` and
-//!   `qr.png` serve the QR code until it is confirmed; `POST /v1/mfa/totp/{id}/confirm` `{"code"}` enables it;
-//!   `DELETE /v1/mfa/totp/{id}` removes one.
-//! - `POST /v1/mfa/sms` `{"phone"}`: a phone gets a code; `POST /v1/mfa/sms/{id}/confirm` `{"code"}` enables it;
-//!   `DELETE /v1/mfa/sms/{id}` removes it.
+//! - `POST /v1/mfa/totp` `{"name"?, "consent"}`: starts an authenticator enrollment (the secret shown once, as
+//!   Base32, as the `otpauth://` URI and as its QR code, SVG text and PNG in Base64); `GET
+//!   /v1/mfa/totp/{id}/qr.svg` and `qr.png` serve the QR code until it is confirmed; `POST
+//!   /v1/mfa/totp/{id}/confirm` `{"code"}` enables it; `DELETE /v1/mfa/totp/{id}` removes one.
+//! - `POST /v1/mfa/sms` `{"phone", "consent"}`: a phone gets a code; `POST /v1/mfa/sms/{id}/confirm` `{"code"}`
+//!   enables it; `DELETE /v1/mfa/sms/{id}` removes it.
+//!
+//! `consent` is the version of the consent text in force for the kind ([`crate::domain::consent`]).
 //! - `GET /v1/mfa/backup-codes`: how many are left; `POST /v1/mfa/backup-codes`: a new set.
 //!
 //! Every one of these but the two reads needs a recent authentication (step-up), else `403 step_up_required`: a
 //! first factor too, or whoever holds a stale session could enroll their own authenticator and step up with it.
-//! Enabling a first factor answers the backup codes, shown once.
+//! Enabling a first factor answers the backup codes, shown once. A restricted session (second factors required,
+//! [`crate::domain::enforcement`]) may list, enroll and confirm, and confirming gives it a new token with full use.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::answer::Answer;
+use super::answer::{Answer, session_cookie, token_json};
 use super::caller::{self, path_id};
+use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::domain::context::Ctx;
+use crate::domain::enforcement;
 use crate::domain::error::Error;
 use crate::domain::mfa::backup_codes;
 use crate::domain::mfa::{factors, sms, totp};
 use crate::http::{Reply, Request, body};
 use crate::model::FactorKind;
+use crate::store::sessions::Session;
 
 /// The path prefix of one authenticator.
 const TOTP: &str = "/v1/mfa/totp/";
@@ -38,6 +44,9 @@ const PHONE: &str = "/v1/mfa/sms/";
 struct Start {
     #[serde(default)]
     name: Option<String>,
+    /// The version of the authenticator consent text the user agreed to.
+    #[serde(default)]
+    consent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,19 +59,33 @@ struct Code {
 #[serde(deny_unknown_fields)]
 struct AddPhone {
     phone: String,
+    /// The version of the SMS consent text the user agreed to.
+    #[serde(default)]
+    consent: Option<String>,
 }
 
-/// `answer` with the backup codes of a first factor added.
-fn with_backup_codes(mut answer: Value, codes: Option<Vec<String>>) -> Reply {
-    if let (Some(codes), Some(fields)) = (codes, answer.as_object_mut()) {
+/// The answer to a confirmed enrollment by `session`: `answer` with the backup codes of a first factor and, when
+/// the session was restricted ([`enforcement::lift`]), the session as it now is with its new token (and cookie).
+fn confirmed(
+    ctx: &Ctx,
+    session: &Session,
+    policy: &SessionPolicy,
+    mut answer: Value,
+    codes: Option<Vec<String>>,
+) -> Answer {
+    let lifted = enforcement::lift(ctx, session)?;
+    let Some(fields) = answer.as_object_mut() else { return Ok(Reply::json(200, &answer)) };
+    if let Some(codes) = codes {
         fields.insert("backup_codes".to_owned(), json!(codes));
     }
-    Reply::json(200, &answer)
+    let Some((renewed, token)) = lifted else { return Ok(Reply::json(200, &answer)) };
+    fields.insert("session".to_owned(), token_json(&renewed, policy, &token));
+    Ok(Reply::json(200, &answer).with_header("set-cookie", session_cookie(&renewed, policy, &token, ctx)))
 }
 
 /// `GET /v1/mfa/factors`.
 pub fn list(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, _) = caller::session(request, ctx)?;
+    let (session, _) = caller::enrolling_session(request, ctx)?;
     Ok(Reply::json(200, &factors_json(ctx, &session.user_id)?))
 }
 
@@ -97,9 +120,9 @@ pub fn factors_json(ctx: &Ctx, user_id: &str) -> Result<Value, Error> {
 
 /// `POST /v1/mfa/totp`.
 pub fn totp_start(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, _) = caller::recent_session(request, ctx)?;
+    let (session, _) = caller::recent_enrolling_session(request, ctx)?;
     let body: Start = body::json_or_default(request)?;
-    let enrollment = totp::start(ctx, &session, body.name)?;
+    let enrollment = totp::start(ctx, &session, body.name, body.consent.as_deref())?;
     let id = &enrollment.id;
     Ok(Reply::json(
         201,
@@ -118,23 +141,23 @@ pub fn totp_start(request: &Request, ctx: &Ctx) -> Answer {
 
 /// `GET /v1/mfa/totp/{id}/qr.svg`.
 pub fn totp_qr_svg(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, policy) = caller::recent_session(request, ctx)?;
+    let (session, policy) = caller::recent_enrolling_session(request, ctx)?;
     let svg = totp::qr_svg(ctx, &session, &policy, path_id(request, TOTP))?;
     Ok(Reply::content("image/svg+xml", svg.into_bytes()))
 }
 
 /// `GET /v1/mfa/totp/{id}/qr.png`.
 pub fn totp_qr_png(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, policy) = caller::recent_session(request, ctx)?;
+    let (session, policy) = caller::recent_enrolling_session(request, ctx)?;
     Ok(Reply::content("image/png", totp::qr_png(ctx, &session, &policy, path_id(request, TOTP))?))
 }
 
 /// `POST /v1/mfa/totp/{id}/confirm`.
 pub fn totp_confirm(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, policy) = caller::recent_session(request, ctx)?;
+    let (session, policy) = caller::recent_enrolling_session(request, ctx)?;
     let body: Code = body::json(request)?;
     let (totp, codes) = totp::confirm(ctx, &session, &policy, path_id(request, TOTP), &body.code)?;
-    Ok(with_backup_codes(json!({"id": totp.id, "name": totp.name, "enabled": true}), codes))
+    confirmed(ctx, &session, &policy, json!({"id": totp.id, "name": totp.name, "enabled": true}), codes)
 }
 
 /// Removes the factor of `kind` whose id follows `prefix` in the path.
@@ -152,9 +175,9 @@ pub fn totp_remove(request: &Request, ctx: &Ctx) -> Answer {
 
 /// `POST /v1/mfa/sms`.
 pub fn sms_add(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, _) = caller::recent_session(request, ctx)?;
+    let (session, _) = caller::recent_enrolling_session(request, ctx)?;
     let body: AddPhone = body::json(request)?;
-    let added = sms::add_phone(ctx, &session, &body.phone)?;
+    let added = sms::add_phone(ctx, &session, &body.phone, body.consent.as_deref())?;
     let phone = &added.phone;
     Ok(Reply::json(
         201,
@@ -164,10 +187,11 @@ pub fn sms_add(request: &Request, ctx: &Ctx) -> Answer {
 
 /// `POST /v1/mfa/sms/{id}/confirm`.
 pub fn sms_confirm(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, policy) = caller::recent_session(request, ctx)?;
+    let (session, policy) = caller::recent_enrolling_session(request, ctx)?;
     let body: Code = body::json(request)?;
     let (phone, codes) = sms::confirm_phone(ctx, &session, &policy, path_id(request, PHONE), &body.code)?;
-    Ok(with_backup_codes(json!({"id": phone.id, "phone": phone.masked(), "enabled": true}), codes))
+    let answer = json!({"id": phone.id, "phone": phone.masked(), "enabled": true});
+    confirmed(ctx, &session, &policy, answer, codes)
 }
 
 /// `DELETE /v1/mfa/sms/{id}`.

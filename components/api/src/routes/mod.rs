@@ -3,13 +3,14 @@
 //!
 //! - The operator's endpoints ([`operations`]); accounts and the user's own data ([`accounts`]); login and its
 //!   second-factor challenge ([`login`]); the current session, step-up and the user's sessions ([`session`]);
-//!   second factors ([`mfa`]); trusted devices ([`trusted_devices`]); the product backend's service API
+//!   second factors ([`mfa`]) and the consent they need ([`consent`]); trusted devices ([`trusted_devices`]); the product backend's service API
 //!   ([`service`]).
 //! - Shared: who is calling ([`caller`]); what handlers answer and the views they show ([`answer`]).
 
 pub mod accounts;
 pub mod answer;
 pub mod caller;
+pub mod consent;
 pub mod login;
 pub mod mfa;
 pub mod operations;

@@ -18,7 +18,14 @@
 //!   /v1/service/users/{id}/sessions` (as `GET /v1/sessions`), `DELETE /v1/service/users/{id}/sessions/{sid}`.
 //! - `GET /v1/service/users/{id}`, `POST /v1/service/users/{id}/revoke-sessions`,
 //!   `POST /v1/service/users/{id}/challenge` (verified with `POST /v1/login/verify`; 409 `no_second_factor` if
-//!   none), `POST /v1/service/users/{id}/reset-second-factor`.
+//!   none), `POST /v1/service/users/{id}/reset-second-factor` (lifts the second-factor lockout).
+//! - `POST /v1/service/users/{id}/second-factor-recovery` `{"operator", "reason"}`: removes every second factor of
+//!   a user who lost theirs, voids their trusted devices and ends their sessions (audited).
+//! - `GET /v1/service/stats`: second-factor adoption (users, those with a factor, the share) and, with second
+//!   factors required, how many users without one are within their grace period and how many are past it.
+//! - `GET /v1/service/events?after=<id>&limit=<n>`: every user's security events after event `after`, oldest
+//!   first (at most `limit`, 100 by default, 1000 at most), each with the user's `external_id`; `next_after` is
+//!   the cursor for the next page.
 
 use std::net::IpAddr;
 
@@ -30,14 +37,20 @@ use super::caller::{self, path_id};
 use super::login::{challenge_json, challenge_reply};
 use super::mfa::factors_json;
 use crate::domain::context::{Client, Ctx};
+use crate::domain::enforcement;
+use crate::domain::events;
 use crate::domain::login::Next;
+use crate::domain::mfa::recovery::Audit;
 use crate::domain::service;
 use crate::domain::sessions::expiry;
-use crate::http::{Reply, Request, body};
+use crate::http::{Reply, Request, body, query};
 use crate::store::users::User;
 
 /// The path prefix of one user.
 const ONE_USER: &str = "/v1/service/users/";
+
+/// The events `GET /v1/service/events` answers when not told: by default, and at most.
+const FEED_PAGE: (i64, i64) = (100, 1000);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +90,15 @@ struct Link {
     external_id: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Recovery {
+    /// The support staff member who asked.
+    operator: String,
+    /// Why.
+    reason: String,
+}
+
 fn user_json(user: &User) -> serde_json::Value {
     json!({"id": user.id, "external_id": user.external_id, "email": user.email, "created_at": user.created_at})
 }
@@ -88,6 +110,11 @@ pub fn introspect(request: &Request, ctx: &Ctx) -> Answer {
     let Some((session, policy)) = service::introspect(ctx, &body.token)? else {
         return Ok(Reply::json(200, &json!({"active": false})));
     };
+    // A restricted session may only enroll a second factor: to the product it is not signed in (fail closed),
+    // and the product learns why.
+    if enforcement::is_restricted(&session) {
+        return Ok(Reply::json(200, &json!({"active": false, "mfa_enrollment_required": true})));
+    }
     let (expires_at, _) = expiry(&session, &policy);
     Ok(Reply::json(
         200,
@@ -160,7 +187,7 @@ pub fn show(request: &Request, ctx: &Ctx) -> Answer {
 pub fn sign_in(request: &Request, ctx: &Ctx) -> Answer {
     caller::service(request, ctx)?;
     let body: SignIn = body::json_or_default(request)?;
-    let ip = match body.ip.as_deref().map(str::trim).filter(|ip| !ip.is_empty()) {
+    let ip = match body.ip.as_deref() {
         None => None,
         Some(text) => Some(
             text.parse::<IpAddr>()
@@ -220,4 +247,54 @@ pub fn challenge(request: &Request, ctx: &Ctx) -> Answer {
 pub fn reset_second_factor(request: &Request, ctx: &Ctx) -> Answer {
     caller::service(request, ctx)?;
     Ok(Reply::json(200, &json!({"reset": service::reset_second_factor(ctx, path_id(request, ONE_USER))?})))
+}
+
+/// `POST /v1/service/users/{id}/second-factor-recovery`.
+pub fn recover_second_factor(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let body: Recovery = body::json(request)?;
+    let audit = Audit { operator: &body.operator, reason: &body.reason };
+    let recovered = service::recover_second_factor(ctx, path_id(request, ONE_USER), &audit)?;
+    Ok(Reply::json(
+        200,
+        &json!({
+            "factors_removed": recovered.factors_removed,
+            "backup_codes_removed": recovered.backup_codes_removed,
+            "sessions_revoked": recovered.sessions_ended,
+        }),
+    ))
+}
+
+/// `GET /v1/service/events`.
+pub fn events(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let after = query::integer(request, "after", 0, 0, i64::MAX)?;
+    let limit = query::integer(request, "limit", FEED_PAGE.0, 1, FEED_PAGE.1)?;
+    let page = events::feed(ctx, after, limit)?;
+    let next_after = page.last().and_then(|event| event["id"].as_i64()).unwrap_or(after);
+    Ok(Reply::json(200, &json!({"events": page, "next_after": next_after})))
+}
+
+/// `GET /v1/service/stats`.
+pub fn stats(request: &Request, ctx: &Ctx) -> Answer {
+    caller::service(request, ctx)?;
+    let adoption = enforcement::adoption(ctx)?;
+    let share = if adoption.users == 0 {
+        0.0
+    } else {
+        // Four decimals are plenty for a share; the counts are exact.
+        (adoption.with_factor as f64 / adoption.users as f64 * 10_000.0).round() / 10_000.0
+    };
+    Ok(Reply::json(
+        200,
+        &json!({
+            "users": adoption.users,
+            "with_second_factor": adoption.with_factor,
+            "adoption_share": share,
+            "mfa_enforcement": if adoption.required { "required" } else { "optional" },
+            "grace_days": adoption.grace_days,
+            "in_grace": adoption.in_grace,
+            "past_grace": adoption.past_grace,
+        }),
+    ))
 }

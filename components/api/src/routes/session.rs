@@ -9,8 +9,10 @@ use serde_json::json;
 
 use super::answer::{Answer, session_json, token_reply};
 use super::caller::{self, path_id};
+use crate::bindings::mfa::session::enrollment::EnrollmentStatus;
 use crate::domain::auth::csrf_token;
 use crate::domain::context::Ctx;
+use crate::domain::enforcement;
 use crate::domain::events;
 use crate::domain::mfa::step_up::{self, StepUp};
 use crate::domain::sessions;
@@ -42,14 +44,23 @@ struct SendSms {
 
 /// `GET /v1/session`.
 pub fn current(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, policy) = caller::session(request, ctx)?;
+    let (session, policy) = caller::enrolling_session(request, ctx)?;
     let csrf = caller::presented_token(request).map(|(token, _)| csrf_token(token));
-    Ok(Reply::json(200, &json!({"session": session_json(&session, &policy), "csrf_token": csrf})))
+    let (status, deadline) = match enforcement::status(ctx, &session.user_id)? {
+        EnrollmentStatus::Satisfied => ("satisfied", None),
+        EnrollmentStatus::InGrace(ends) => ("in_grace", Some(ends)),
+        EnrollmentStatus::Required => ("required", None),
+    };
+    let enrollment = json!({"status": status, "deadline": deadline});
+    Ok(Reply::json(
+        200,
+        &json!({"session": session_json(&session, &policy), "csrf_token": csrf, "mfa_enrollment": enrollment}),
+    ))
 }
 
 /// `DELETE /v1/session`.
 pub fn logout(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, _) = caller::session(request, ctx)?;
+    let (session, _) = caller::enrolling_session(request, ctx)?;
     sessions::logout(ctx, &session)?;
     Ok(Reply::json(200, &json!({"status": "logged_out"})).with_header("set-cookie", clear_session_cookie()))
 }
@@ -63,7 +74,7 @@ pub fn refresh(request: &Request, ctx: &Ctx) -> Answer {
 
 /// `POST /v1/session/step-up`.
 pub fn step_up(request: &Request, ctx: &Ctx) -> Answer {
-    let (session, policy) = caller::session(request, ctx)?;
+    let (session, policy) = caller::enrolling_session(request, ctx)?;
     let body: StepUpBody = body::json(request)?;
     let step = StepUp { method: &body.method, code: body.code.as_deref(), password: body.password.as_deref() };
     let (renewed, token) = step_up::step_up(ctx, &session, &step)?;

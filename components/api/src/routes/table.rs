@@ -4,7 +4,7 @@
 //! every refusal becomes its answer through [`crate::http::error`].
 
 use super::answer::{Answer, Refused};
-use super::{accounts, login, mfa, operations, service, session, trusted_devices};
+use super::{accounts, consent, login, mfa, operations, service, session, trusted_devices};
 use crate::config::Settings;
 use crate::domain::context::{self, Client, Ctx};
 use crate::http::client::client_ip;
@@ -46,6 +46,9 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/mfa/sms/{id}", &[("DELETE", mfa::sms_remove)]),
     ("/v1/mfa/sms/{id}/confirm", &[("POST", mfa::sms_confirm)]),
     ("/v1/mfa/backup-codes", &[("GET", mfa::backup_codes_left), ("POST", mfa::backup_codes_regenerate)]),
+    ("/v1/consent-texts", &[("GET", consent::texts)]),
+    ("/v1/consents", &[("GET", consent::list)]),
+    ("/v1/consents/{purpose}", &[("DELETE", consent::withdraw)]),
     ("/v1/trusted-devices", &[("GET", trusted_devices::list)]),
     ("/v1/trusted-devices/{id}", &[("DELETE", trusted_devices::revoke)]),
     ("/v1/introspect", &[("POST", service::introspect)]),
@@ -61,6 +64,9 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/service/users/{id}/sessions/{sid}", &[("DELETE", service::revoke_session)]),
     ("/v1/service/users/{id}/challenge", &[("POST", service::challenge)]),
     ("/v1/service/users/{id}/reset-second-factor", &[("POST", service::reset_second_factor)]),
+    ("/v1/service/users/{id}/second-factor-recovery", &[("POST", service::recover_second_factor)]),
+    ("/v1/service/events", &[("GET", service::events)]),
+    ("/v1/service/stats", &[("GET", service::stats)]),
 ];
 
 /// Whether `pattern` (segments, `{name}` matching any one non-empty segment) matches `path`.

@@ -189,26 +189,58 @@ fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, D
     Ok(hash)
 }
 
+/// The columns every event answer shows (`e` the event, `p` its personal data), in [`event_json`]'s order.
+const SHOWN: &str = "e.id, e.kind, e.at, e.session_id, e.detail, p.ip, p.user_agent";
+
+/// An event as answered, from the [`SHOWN`] columns.
+fn event_json(row: &[SqlValue]) -> Option<serde_json::Value> {
+    match row {
+        [id, kind, at, session, detail, ip, agent] => Some(json!({
+            "id": id.as_i64()?,
+            "kind": kind.as_str()?,
+            "at": at.as_i64()?,
+            "session_id": session.as_str(),
+            "detail": detail.as_str().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()),
+            "ip": ip.as_str(),
+            "user_agent": agent.as_str(),
+        })),
+        _ => None,
+    }
+}
+
 /// The user's events, newest first, with their personal data where it still exists.
 pub fn for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<serde_json::Value>, DbError> {
     let rows = db.query(
-        "SELECT e.id, e.kind, e.at, e.session_id, e.detail, p.ip, p.user_agent FROM security_events e \
-         LEFT JOIN security_event_personal p ON p.event_id = e.id WHERE e.user_id = $1 ORDER BY e.id DESC LIMIT $2",
+        &format!(
+            "SELECT {SHOWN} FROM security_events e LEFT JOIN security_event_personal p ON p.event_id = e.id \
+             WHERE e.user_id = $1 ORDER BY e.id DESC LIMIT $2"
+        ),
         &[SqlValue::Text(user_id.to_owned()), SqlValue::Int(limit)],
     )?;
+    Ok(rows.iter().filter_map(|row| event_json(row)).collect())
+}
+
+/// Every user's events after event `after`, oldest first, at most `limit`, each with its `user_id` and the user's
+/// `external_id` (none once the account is erased). Ids are given under the chain's lock, so they become visible
+/// in order: no event ever appears before the last id a reader has seen.
+pub fn feed(db: &Db, after: i64, limit: i64) -> Result<Vec<serde_json::Value>, DbError> {
+    let rows = db.query(
+        &format!(
+            "SELECT e.user_id, u.external_id, {SHOWN} FROM security_events e \
+             LEFT JOIN users u ON u.id = e.user_id LEFT JOIN security_event_personal p ON p.event_id = e.id \
+             WHERE e.id > $1 ORDER BY e.id LIMIT $2"
+        ),
+        &[SqlValue::Int(after), SqlValue::Int(limit)],
+    )?;
     Ok(rows
-        .into_iter()
-        .filter_map(|row| match row.as_slice() {
-            [id, kind, at, session, detail, ip, agent] => Some(json!({
-                "id": id.as_i64()?,
-                "kind": kind.as_str()?,
-                "at": at.as_i64()?,
-                "session_id": session.as_str(),
-                "detail": detail.as_str().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()),
-                "ip": ip.as_str(),
-                "user_agent": agent.as_str(),
-            })),
-            _ => None,
+        .iter()
+        .filter_map(|row| {
+            let [user_id, external_id, shown @ ..] = row.as_slice() else { return None };
+            let mut event = event_json(shown)?;
+            let fields = event.as_object_mut()?;
+            fields.insert("user_id".to_owned(), json!(user_id.as_str()));
+            fields.insert("external_id".to_owned(), json!(external_id.as_str()));
+            Some(event)
         })
         .collect())
 }

@@ -1,6 +1,7 @@
 //! Second factors as stored (`mfa_configurations`): TOTP authenticators, each with a name, its secret sealed by
 //! the [`KeyRing`](crate::config::keyring::KeyRing) (bound to user, factor id and key id), and the last time step
-//! it accepted; and what is common to every kind of factor (enabling, removing, whether the user has any).
+//! it accepted; and what is common to every kind of factor (enabling, removing, whether the user has any, removing
+//! all of a user's second factors with what comes with them).
 //!
 //! A code is accepted with a compare-and-set on that step (`UPDATE ... WHERE last_accepted_step < step`), so the
 //! same code submitted twice at once, to one instance or to two, succeeds once: the second finds the step taken.
@@ -150,4 +151,27 @@ pub fn has_any(db: &Db, user_id: &str) -> Result<bool, DbError> {
         "SELECT 1 FROM mfa_configurations WHERE user_id = $1 AND enabled = $2",
         &[SqlValue::Text(user_id.to_owned()), SqlValue::Bool(true)],
     )
+}
+
+/// What [`remove_all`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RemovedAll {
+    /// Authenticators and phones (confirmed or not).
+    pub factors: u64,
+    /// Backup codes left unused.
+    pub backup_codes: u64,
+}
+
+/// Removes every second factor of the user in one transaction, with what only they made usable: backup codes, SMS
+/// codes on their way, login challenges in flight and the second-factor lockout state.
+pub fn remove_all(db: &Db, user_id: &str) -> Result<RemovedAll, DbError> {
+    let user = texts(&[user_id]);
+    db.transaction(|| {
+        let factors = db.execute("DELETE FROM mfa_configurations WHERE user_id = $1", &user)?;
+        let backup_codes = db.execute("DELETE FROM backup_codes WHERE user_id = $1", &user)?;
+        for table in ["sms_codes", "login_challenges", "second_factor_states"] {
+            db.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &user)?;
+        }
+        Ok(RemovedAll { factors, backup_codes })
+    })
 }

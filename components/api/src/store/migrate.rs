@@ -62,6 +62,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../../migrations/postgres/0007_event_append_function.sql"),
         sqlite: include_str!("../../../../migrations/sqlite/0007_event_append_function.sql"),
     },
+    Migration {
+        version: 8,
+        name: "consent_and_location",
+        postgres: include_str!("../../../../migrations/postgres/0008_consent_and_location.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0008_consent_and_location.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).

@@ -6,11 +6,12 @@
 //!
 //! The other files are the tables, one each, as functions over [`sql::Db`] with typed rows: accounts ([`users`]),
 //! second factors ([`factors`], [`phones`], [`backup_codes`], [`sms_codes`], [`lockout`]), login challenges
-//! ([`challenges`]), devices ([`devices`], [`trusted_devices`]), the security-event chain ([`events`]), the user's
+//! ([`challenges`]), consents ([`consents`]), devices ([`devices`], [`trusted_devices`]), the security-event chain ([`events`]), the user's
 //! own data ([`privacy`]) and the schema ([`migrate`]).
 
 pub mod backup_codes;
 pub mod challenges;
+pub mod consents;
 pub mod counters;
 pub mod devices;
 pub mod error;

@@ -3,8 +3,8 @@
 //!
 //! - The export holds no secret: no password hash, TOTP secret, code hash, token or device cookie digest. Phone
 //!   numbers are shown in full (they are the user's own data); authenticators by name and dates.
-//! - Erasure deletes the user's sessions (live ones from Redis too), factors, backup and SMS codes, challenges,
-//!   devices, lockout state and the account itself, and the personal data (IP address, user agent) of the user's
+//! - Erasure deletes the user's sessions (live ones from Redis too), factors, consents, backup and SMS codes,
+//!   challenges, devices, lockout state and the account itself, and the personal data (IP address, user agent) of the user's
 //!   security events. The events stay, so the hash chain remains verifiable ([`super::events`]: the chain covers
 //!   only a salted digest of the personal data); one `account_erased` event, with no address or user agent, says
 //!   when it happened. The live sessions end first; then the rows go in one transaction, the account's first, so
@@ -32,6 +32,11 @@ const SECTIONS: &[(&str, &[&str], &str)] = &[
         "FROM mfa_configurations WHERE user_id = $1 AND kind = 'sms' ORDER BY created_at, id",
     ),
     ("backup_codes", &["created_at"], "FROM backup_codes WHERE user_id = $1 ORDER BY created_at"),
+    (
+        "consents",
+        &["id", "purpose", "version", "text_sha256", "given_at", "ip", "user_agent", "withdrawn_at"],
+        "FROM consents WHERE user_id = $1 ORDER BY given_at, id",
+    ),
     (
         "trusted_devices",
         &["id", "label", "created_at", "expires_at"],
@@ -73,6 +78,7 @@ const ERASED: &[&str] = &[
     "DELETE FROM users WHERE id = $1",
     "DELETE FROM security_event_personal WHERE event_id IN (SELECT id FROM security_events WHERE user_id = $1)",
     "DELETE FROM sms_codes WHERE user_id = $1",
+    "DELETE FROM consents WHERE user_id = $1",
     "DELETE FROM backup_codes WHERE user_id = $1",
     "DELETE FROM trusted_devices WHERE user_id = $1",
     "DELETE FROM second_factor_states WHERE user_id = $1",

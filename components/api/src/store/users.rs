@@ -133,3 +133,29 @@ pub fn account_name(db: &Db, id: &str) -> Result<Option<String>, DbError> {
         db.row("SELECT email, external_id FROM users WHERE id = $1", &texts(&[id]))?;
     Ok(found.and_then(|(email, external_id)| email.or(external_id)))
 }
+
+/// How many users have a confirmed second factor, among how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FactorCounts {
+    /// Every user.
+    pub users: i64,
+    /// Users with a confirmed second factor.
+    pub with_factor: i64,
+    /// Users without one, created after the time asked about.
+    pub without_factor_created_after: i64,
+}
+
+/// The [`FactorCounts`] now, counting users without a factor created after `created_after`.
+pub fn factor_counts(db: &Db, created_after: i64) -> Result<FactorCounts, DbError> {
+    let counted: Option<(i64, i64, i64)> = db.row(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN f.user_id IS NULL THEN 0 ELSE 1 END), 0), \
+         COALESCE(SUM(CASE WHEN f.user_id IS NULL AND u.created_at > $2 THEN 1 ELSE 0 END), 0) FROM users u \
+         LEFT JOIN (SELECT DISTINCT user_id FROM mfa_configurations WHERE enabled = $1) f ON f.user_id = u.id",
+        &[SqlValue::Bool(true), SqlValue::Int(created_after)],
+    )?;
+    Ok(counted.map_or_else(FactorCounts::default, |(users, with_factor, without_factor_created_after)| FactorCounts {
+        users,
+        with_factor,
+        without_factor_created_after,
+    }))
+}

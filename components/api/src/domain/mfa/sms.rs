@@ -21,6 +21,7 @@ use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::throttle::{self, ThrottlePolicy};
 use crate::bindings::mfa::session::tokens;
 use crate::domain::auth::enrollment_alive;
+use crate::domain::consent;
 use crate::domain::context::Ctx;
 use crate::domain::error::Error;
 use crate::domain::events;
@@ -152,10 +153,12 @@ pub struct Added {
     pub code_expires_at: i64,
 }
 
-/// Adds `number` as the session user's phone and sends it a code (step-up checked by the caller).
-pub fn add_phone(ctx: &Ctx, session: &Session, number: &str) -> Result<Added, Error> {
+/// Adds `number` as the session user's phone and sends it a code (step-up checked by the caller), the user having
+/// given `consent` to the SMS text in force ([`consent::require`]).
+pub fn add_phone(ctx: &Ctx, session: &Session, number: &str, consent: Option<&str>) -> Result<Added, Error> {
     let number = phone::normalize_phone(number).map_err(Error::InvalidPhone)?;
     ctx.pepper()?;
+    consent::require(ctx, session, FactorKind::Sms, consent)?;
     let phone = Phone {
         id: tokens::new_challenge_id(),
         user_id: session.user_id.clone(),

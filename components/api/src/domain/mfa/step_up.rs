@@ -9,6 +9,7 @@ use serde_json::json;
 use super::sms::{self, pick_phone};
 use super::verify::{self, Attempt};
 use crate::domain::context::Ctx;
+use crate::domain::enforcement;
 use crate::domain::error::Error;
 use crate::domain::events;
 use crate::domain::sessions::reissue;
@@ -45,7 +46,8 @@ pub fn step_up(ctx: &Ctx, session: &Session, step: &StepUp<'_>) -> Result<(Sessi
         }
         let password = step.password.ok_or(Error::PasswordRequired)?;
         check_password(ctx, session, password)?;
-        renewed.aal = 1;
+        // A password proves no more than the sign-in did: a restricted session stays restricted.
+        renewed.aal = if enforcement::is_restricted(session) { enforcement::RESTRICTED_AAL } else { 1 };
         renewed.method = AuthMethod::Password;
         renewed.factor_id = String::new();
     } else {

@@ -15,10 +15,11 @@ use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::tokens;
 use crate::config::keyring::{KeyRing, KeyRingError};
 use crate::domain::auth::enrollment_alive;
+use crate::domain::consent;
 use crate::domain::context::Ctx;
 use crate::domain::error::Error;
 use crate::domain::events;
-use crate::model::EventKind;
+use crate::model::{EventKind, FactorKind};
 use crate::store::factors::{self as stored, Totp};
 use crate::store::sessions::Session;
 use crate::store::sql::Db;
@@ -81,13 +82,15 @@ fn checked_name(name: Option<String>) -> Result<String, Error> {
     Ok(name)
 }
 
-/// Starts an enrollment for the session's user (step-up checked by the caller).
-pub fn start(ctx: &Ctx, session: &Session, name: Option<String>) -> Result<Enrollment, Error> {
+/// Starts an enrollment for the session's user (step-up checked by the caller), who gave `consent` to the
+/// authenticator text in force ([`consent::require`]).
+pub fn start(ctx: &Ctx, session: &Session, name: Option<String>, consent: Option<&str>) -> Result<Enrollment, Error> {
     let name = checked_name(name)?;
     let db = ctx.store()?.db();
     let ring = ctx.key_ring()?;
     // Backup codes are made when the first factor is confirmed: their pepper must be there before enrollment.
     ctx.pepper()?;
+    consent::require(ctx, session, FactorKind::Totp, consent)?;
     let secret = secrets::generate_secret(SECRET_BITS).map_err(|_| Error::Internal("no secret could be generated"))?;
     let id = tokens::new_challenge_id();
     let sealed = ring.seal(&[&session.user_id, &id], &secret).map_err(|error| {
