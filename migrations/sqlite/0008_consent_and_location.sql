@@ -23,3 +23,6 @@ ALTER TABLE user_sessions ADD COLUMN city TEXT NOT NULL DEFAULT '';
 
 -- The countries each known device signed in from (comma separated), for the `new_country` risk signal.
 ALTER TABLE user_devices ADD COLUMN countries TEXT NOT NULL DEFAULT '';
+
+-- The location of an event's client, as JSON text (empty: unknown), with the rest of its personal data.
+ALTER TABLE security_event_personal ADD COLUMN location TEXT NOT NULL DEFAULT '';

@@ -900,22 +900,34 @@ fn known_devices() -> Vec<KnownDevice> {
             device_id: "dev-1".into(),
             ips: vec!["203.0.113.5".into(), "2001:db8:1:2::1".into()],
             user_agent: FIREFOX_128_LINUX.into(),
+            countries: vec!["DE".into(), "AT".into()],
         },
         KnownDevice {
             device_id: "dev-2".into(),
             ips: vec!["198.51.100.7".into()],
             user_agent: CHROME_124_LINUX.into(),
+            countries: vec!["FR".into()],
         },
         KnownDevice {
             device_id: "dev-3".into(),
             ips: vec!["not-an-ip".into(), "192.0.2.55:443".into(), "192.0.2.56".into()],
             user_agent: CHROME_124_LINUX.into(),
+            countries: vec![],
         },
     ]
 }
 
 fn login(device_id: Option<&str>, ip: &str, user_agent: &str) -> LoginContext {
-    LoginContext { device_id: device_id.map(str::to_string), ip: ip.to_string(), user_agent: user_agent.to_string() }
+    LoginContext {
+        device_id: device_id.map(str::to_string),
+        ip: ip.to_string(),
+        user_agent: user_agent.to_string(),
+        country: None,
+    }
+}
+
+fn login_from(country: &str, device_id: Option<&str>, ip: &str, user_agent: &str) -> LoginContext {
+    LoginContext { country: Some(country.to_owned()), ..login(device_id, ip, user_agent) }
 }
 
 #[test]
@@ -923,7 +935,7 @@ fn assess_login_signals() -> Result<()> {
     let (mut store, session) = instance()?;
     let risk = session.mfa_session_risk();
     let known = known_devices();
-    use RiskSignal::{NewDevice, NewIp, UserAgentChanged};
+    use RiskSignal::{NewCountry, NewDevice, NewIp, UserAgentChanged};
     let cases = [
         (login(Some("dev-1"), "203.0.113.5", FIREFOX_128_LINUX), vec![]),
         // Version numbers are ignored.
@@ -947,6 +959,12 @@ fn assess_login_signals() -> Result<()> {
         (login(Some("dev-9"), "192.0.2.1", FIREFOX_128_WINDOWS), vec![NewDevice, NewIp]),
         // Both for a known device, in the documented order.
         (login(Some("dev-1"), "192.0.2.1", FIREFOX_128_WINDOWS), vec![NewIp, UserAgentChanged]),
+        // A country any known device signed in from is not new (case ignored); another one is.
+        (login_from("AT", Some("dev-1"), "203.0.113.5", FIREFOX_128_LINUX), vec![]),
+        (login_from("fr", Some("dev-1"), "203.0.113.5", FIREFOX_128_LINUX), vec![]),
+        (login_from("JP", Some("dev-1"), "203.0.113.5", FIREFOX_128_LINUX), vec![NewCountry]),
+        (login_from("JP", Some("dev-9"), "192.0.2.1", FIREFOX_128_WINDOWS), vec![NewDevice, NewIp, NewCountry]),
+        (login_from("JP", Some("dev-1"), "192.0.2.1", FIREFOX_128_WINDOWS), vec![NewIp, UserAgentChanged, NewCountry]),
     ];
     let mut m = Mismatches::default();
     for (ctx, signals) in cases {

@@ -319,19 +319,20 @@ impl From<risk::RiskSignal> for wit_risk::RiskSignal {
             risk::RiskSignal::NewDevice => Self::NewDevice,
             risk::RiskSignal::NewIp => Self::NewIp,
             risk::RiskSignal::UserAgentChanged => Self::UserAgentChanged,
+            risk::RiskSignal::NewCountry => Self::NewCountry,
         }
     }
 }
 
 impl From<wit_risk::LoginContext> for risk::LoginContext {
     fn from(l: wit_risk::LoginContext) -> Self {
-        Self { device_id: l.device_id, ip: l.ip, user_agent: l.user_agent }
+        Self { device_id: l.device_id, ip: l.ip, user_agent: l.user_agent, country: l.country }
     }
 }
 
 impl From<wit_risk::KnownDevice> for risk::KnownDevice {
     fn from(d: wit_risk::KnownDevice) -> Self {
-        Self { device_id: d.device_id, ips: d.ips, user_agent: d.user_agent }
+        Self { device_id: d.device_id, ips: d.ips, user_agent: d.user_agent, countries: d.countries }
     }
 }
 

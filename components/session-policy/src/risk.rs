@@ -17,6 +17,8 @@ pub enum RiskSignal {
     NewIp,
     /// A known device whose browser or system changed (version numbers ignored).
     UserAgentChanged,
+    /// A country none of the user's known devices signed in from.
+    NewCountry,
 }
 
 /// What is known of the login being assessed (WIT `login-context`).
@@ -28,6 +30,8 @@ pub struct LoginContext {
     pub ip: String,
     /// The User-Agent header, as sent.
     pub user_agent: String,
+    /// The client's country (ISO 3166-1 alpha-2), when a trusted proxy said it.
+    pub country: Option<String>,
 }
 
 /// A device the user logged in with before (WIT `known-device`).
@@ -39,6 +43,8 @@ pub struct KnownDevice {
     pub ips: Vec<String>,
     /// The User-Agent it last sent.
     pub user_agent: String,
+    /// Countries it signed in from.
+    pub countries: Vec<String>,
 }
 
 /// Why a text is not an IP address (WIT `ip-error`).
@@ -85,13 +91,14 @@ pub fn rate_limit_key(ip: &str) -> Result<String, IpError> {
     Network::parse(ip).map(Network::key)
 }
 
-/// The signals that apply to `login`, in the order new-device, new-ip, user-agent-changed.
+/// The signals that apply to `login`, in the order new-device, new-ip, user-agent-changed, new-country.
 ///
 /// - new-device: no device id, or none of `known` has it;
 /// - new-ip: the login's network (IPv6: its /64) matches no valid address of any known device;
 /// - user-agent-changed: the device is known and its user agent differs from the login's once version numbers
 ///   (runs of digits, dots and underscores that hold a digit) are removed, whitespace is collapsed and case is
-///   ignored.
+///   ignored;
+/// - new-country: the login's country is known and none of `known` signed in from it (case ignored).
 ///
 /// Fails only when the login's own address is not an IP address.
 pub fn assess_login(login: &LoginContext, known: &[KnownDevice]) -> Result<Vec<RiskSignal>, IpError> {
@@ -114,6 +121,11 @@ pub fn assess_login(login: &LoginContext, known: &[KnownDevice]) -> Result<Vec<R
         && normalize_user_agent(&device.user_agent) != normalize_user_agent(&login.user_agent)
     {
         signals.push(RiskSignal::UserAgentChanged);
+    }
+    if let Some(country) = login.country.as_deref().map(str::trim).filter(|country| !country.is_empty())
+        && !known.iter().flat_map(|device| device.countries.iter()).any(|seen| seen.eq_ignore_ascii_case(country))
+    {
+        signals.push(RiskSignal::NewCountry);
     }
     Ok(signals)
 }
@@ -166,11 +178,40 @@ mod tests {
             device_id: id.to_owned(),
             ips: ips.iter().map(|ip| (*ip).to_owned()).collect(),
             user_agent: user_agent.to_owned(),
+            countries: Vec::new(),
         }
     }
 
     fn login(device_id: Option<&str>, ip: &str, user_agent: &str) -> LoginContext {
-        LoginContext { device_id: device_id.map(str::to_owned), ip: ip.to_owned(), user_agent: user_agent.to_owned() }
+        LoginContext {
+            device_id: device_id.map(str::to_owned),
+            ip: ip.to_owned(),
+            user_agent: user_agent.to_owned(),
+            country: None,
+        }
+    }
+
+    #[test]
+    fn a_country_no_known_device_signed_in_from_is_new() {
+        let mut known = device("d1", &["192.0.2.1"], FIREFOX_128);
+        known.countries = vec!["DE".to_owned(), "AT".to_owned()];
+        let from = |country: Option<&str>| LoginContext {
+            country: country.map(str::to_owned),
+            ..login(Some("d1"), "192.0.2.1", FIREFOX_128)
+        };
+        assert_eq!(assess_login(&from(Some("FR")), std::slice::from_ref(&known)), Ok(vec![RiskSignal::NewCountry]));
+        assert_eq!(assess_login(&from(Some("de")), std::slice::from_ref(&known)), Ok(vec![]));
+        // Unknown (no trusted proxy said it): no signal either way.
+        assert_eq!(assess_login(&from(None), std::slice::from_ref(&known)), Ok(vec![]));
+        assert_eq!(assess_login(&from(Some(" ")), std::slice::from_ref(&known)), Ok(vec![]));
+        // A first login with a country: every signal that applies, in order.
+        assert_eq!(
+            assess_login(
+                &LoginContext { country: Some("FR".to_owned()), ..login(None, "192.0.2.1", FIREFOX_128) },
+                &[]
+            ),
+            Ok(vec![RiskSignal::NewDevice, RiskSignal::NewIp, RiskSignal::NewCountry])
+        );
     }
 
     #[test]
@@ -360,9 +401,9 @@ mod tests {
         ) {
             let known: Vec<KnownDevice> = known
                 .into_iter()
-                .map(|(device_id, ips, user_agent)| KnownDevice { device_id, ips, user_agent })
+                .map(|(device_id, ips, user_agent)| KnownDevice { device_id, ips, user_agent, countries: Vec::new() })
                 .collect();
-            let login = LoginContext { device_id, ip, user_agent };
+            let login = LoginContext { device_id, ip, user_agent, country: None };
             let _ = assess_login(&login, &known);
         }
     }

@@ -17,6 +17,11 @@ fn app_with_sms(backend: Backend, twilio: &FakeTwilio, more: &[(&str, &str)]) ->
     TestApp::migrated(backend, &all)
 }
 
+/// The consent for `purpose` among `consents` (the test gives one of each).
+fn of(consents: &[Value], purpose: &str) -> Value {
+    consents.iter().find(|c| c["purpose"] == purpose).cloned().unwrap_or_else(|| panic!("no {purpose}: {consents:?}"))
+}
+
 fn kinds(activity: &Value) -> Vec<String> {
     activity["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str().map(str::to_owned)).collect()
 }
@@ -74,17 +79,22 @@ fn enrolling_needs_consent_to_the_text_in_force_which_is_recorded_exported_and_w
         assert_eq!(confirmed.status, 200, "{backend:?}: {confirmed:?}");
         let consents = get(&app, &token, "/v1/consents").json()["consents"].as_array().unwrap().clone();
         assert_eq!(consents.len(), 2, "{backend:?}: once per text: {consents:?}");
+        let (totp_consent, sms_consent) = (of(&consents, "totp"), of(&consents, "sms"));
         assert_eq!(
-            (consents[0]["purpose"].as_str(), consents[0]["version"].as_str(), consents[0]["ip"].as_str()),
-            (Some("totp"), Some(totp_version.as_str()), Some("127.0.0.1"))
+            (totp_consent["version"].as_str(), totp_consent["ip"].as_str(), totp_consent["given_at"].is_i64()),
+            (Some(totp_version.as_str()), Some("127.0.0.1"), true)
         );
-        assert_eq!((consents[1]["purpose"].as_str(), consents[1]["withdrawn_at"].clone()), (Some("sms"), Value::Null));
+        assert_eq!(
+            (sms_consent["version"].as_str(), sms_consent["withdrawn_at"].clone()),
+            (Some(sms_version.as_str()), Value::Null)
+        );
 
         // The export holds them.
         let exported = get(&app, &token, "/v1/account/export").json();
-        let exported: Vec<&str> =
+        let mut exported: Vec<&str> =
             exported["consents"].as_array().unwrap().iter().filter_map(|c| c["version"].as_str()).collect();
-        assert_eq!(exported, [totp_version.as_str(), sms_version.as_str()], "{backend:?}");
+        exported.sort_unstable();
+        assert_eq!(exported, [sms_version.as_str(), totp_version.as_str()], "{backend:?}");
 
         // Withdrawing the SMS consent removes the phone (and only it), is an event, and needs a recent session.
         let withdraw = |token: &str, purpose: &str| {
@@ -97,7 +107,8 @@ fn enrolling_needs_consent_to_the_text_in_force_which_is_recorded_exported_and_w
         let factors = get(&app, &token, "/v1/mfa/factors").json()["factors"].as_array().unwrap().clone();
         assert!(factors.iter().all(|f| f["kind"] == "totp"), "{backend:?}: {factors:?}");
         let consents = get(&app, &token, "/v1/consents").json()["consents"].as_array().unwrap().clone();
-        assert!(consents[1]["withdrawn_at"].is_i64(), "{backend:?}: {consents:?}");
+        assert!(of(&consents, "sms")["withdrawn_at"].is_i64(), "{backend:?}: {consents:?}");
+        assert_eq!(of(&consents, "totp")["withdrawn_at"], Value::Null, "{backend:?}: {consents:?}");
         let activity = get(&app, &token, "/v1/activity").json();
         let seen = kinds(&activity);
         for kind in ["consent_withdrawn", "mfa_sms_removed", "consent_given"] {

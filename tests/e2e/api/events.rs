@@ -85,7 +85,8 @@ pub(super) fn chain_length(app: &TestApp) -> usize {
 
 #[test]
 fn the_event_chain_verifies_and_personal_data_is_apart() {
-    let app = TestApp::spawn(Backend::RedisPostgres);
+    // Behind a trusted proxy (the test's own loopback) that reports a country: the location is personal data too.
+    let app = TestApp::migrated(Backend::RedisPostgres, &[("trusted_proxies", "127.0.0.1")]);
     // Twenty users at once: concurrent appends must still make one unbroken chain.
     let app = std::sync::Arc::new(app);
     let calls: Vec<Call<()>> = (0..AT_ONCE)
@@ -94,16 +95,19 @@ fn the_event_chain_verifies_and_personal_data_is_apart() {
             Box::new(move || {
                 let email = format!("chain{n}@example.com");
                 assert_eq!(post_json(&app, "/v1/register", &credentials(&email, PASSWORD), &[]).status, 201);
-                assert_eq!(post_json(&app, "/v1/login", &credentials(&email, PASSWORD), &[]).status, 201);
+                let from_germany = [("cf-ipcountry", "DE")];
+                assert_eq!(post_json(&app, "/v1/login", &credentials(&email, PASSWORD), &from_germany).status, 201);
             }) as Call<()>
         })
         .collect();
     all_at_once(calls);
     let events = 4 * AT_ONCE;
     assert_eq!(chain_length(&app), events, "per user: registered, login_succeeded, session_created, login_risk");
+    let located = app.rows("SELECT location FROM security_event_personal WHERE location <> ''");
+    assert_eq!(located.len(), 3 * AT_ONCE, "the login's three events carry the country: {located:?}");
     // The personal data is in its own table, salted, and not in the chained row.
     let personal = app.database().unwrap().rows(
-        "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest, p.user_agent FROM security_event_personal p \
+        "SELECT p.ip, encode(p.salt, 'hex'), e.personal_digest, p.user_agent, p.location FROM security_event_personal p \
          JOIN security_events e ON e.id = p.event_id",
     );
     assert_eq!(personal.len(), events);
@@ -111,11 +115,15 @@ fn the_event_chain_verifies_and_personal_data_is_apart() {
         let field = |i: usize| row[i].clone().unwrap();
         assert_eq!(field(0), "127.0.0.1");
         assert_eq!(field(1).len(), 32);
-        // The chained digest is SHA-256(salt "\n" ip "\n" user agent).
+        // The chained digest is SHA-256(salt "\n" ip "\n" user agent), then "\n" location when there is one.
         let salt: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&field(1)[2 * i..2 * i + 2], 16).unwrap()).collect();
         let mut hasher = Sha256::new();
         hasher.update(&salt);
         hasher.update(format!("\n{}\n{}", field(0), field(3)).as_bytes());
+        if !field(4).is_empty() {
+            assert_eq!(field(4), r#"{"city":null,"country":"DE","region":null}"#);
+            hasher.update(format!("\n{}", field(4)).as_bytes());
+        }
         let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(field(2), digest);
     }

@@ -13,6 +13,7 @@ mod events;
 mod feed;
 mod hardening;
 mod instances;
+mod location;
 mod operations;
 mod outage;
 mod privacy;

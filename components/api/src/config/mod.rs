@@ -141,6 +141,20 @@ impl Settings {
         matches!(allowed.as_deref(), Some("true" | "1" | "yes" | "on"))
     }
 
+    /// The request headers a trusted proxy reports the client's location in: country (`location_country_header`,
+    /// `CF-IPCountry` unless set), region and city (`location_region_header`, `location_city_header`; none unless
+    /// set), lower case; an empty name reads nothing.
+    pub fn location_headers(&self) -> [String; 3] {
+        let name = |variable: &'static str, default: &str| {
+            (self.get)(variable).map_or_else(|| default.to_owned(), |name| name.trim().to_ascii_lowercase())
+        };
+        [
+            name("location_country_header", "cf-ipcountry"),
+            name("location_region_header", ""),
+            name("location_city_header", ""),
+        ]
+    }
+
     /// The proxies whose `X-Forwarded-For` is believed (`trusted_proxies`; empty: none).
     pub fn trusted_proxies(&self) -> Result<Vec<Range>, RangeError> {
         proxies::parse_list(&(self.get)("trusted_proxies").unwrap_or_default())

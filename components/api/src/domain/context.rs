@@ -10,6 +10,7 @@ use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::throttle::ThrottlePolicy;
 use crate::config::Settings;
 use crate::config::keyring::KeyRing;
+use crate::model::Location;
 use crate::store::Store;
 
 /// Who sent the request.
@@ -19,12 +20,20 @@ pub struct Client {
     pub ip: Option<IpAddr>,
     /// The user agent, at most 512 characters.
     pub user_agent: String,
+    /// Where it is, when a trusted proxy said so.
+    pub location: Location,
 }
 
 impl Client {
-    /// The client of a request with address `ip` and user agent `user_agent`.
+    /// The client of a request with address `ip` and user agent `user_agent` (location unknown).
     pub fn new(ip: Option<IpAddr>, user_agent: &str) -> Self {
-        Self { ip, user_agent: user_agent.chars().take(512).collect() }
+        Self { ip, user_agent: user_agent.chars().take(512).collect(), location: Location::default() }
+    }
+
+    /// This client, at `location`.
+    #[must_use]
+    pub fn at(self, location: Location) -> Self {
+        Self { location, ..self }
     }
 
     /// The address as text (empty when unknown), as events and sessions record it.

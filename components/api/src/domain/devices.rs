@@ -1,6 +1,7 @@
-//! The devices a user logged in with ([`crate::store::devices`]): the addresses each came from (newest first, at
-//! most [`MAX_IPS`]), its last user agent and a readable label. They feed session-policy's login risk signals (new
-//! device, new IP, user agent changed) and exempt a device that already logged in to an account from that
+//! The devices a user logged in with ([`crate::store::devices`]): the addresses and countries each came from
+//! (newest first, at most [`MAX_IPS`] each), its last user agent and a readable label. They feed session-policy's
+//! login risk signals (new device, new IP, user agent changed, new country) and exempt a device that already logged in
+//! to an account from that
 //! account's password limit.
 
 use super::context::Client;
@@ -8,7 +9,7 @@ use crate::bindings::mfa::session::risk::KnownDevice;
 use crate::store::devices::{self, Seen};
 use crate::store::sql::{Db, DbError};
 
-/// Addresses kept per device.
+/// Addresses (and countries) kept per device.
 pub const MAX_IPS: usize = 10;
 
 /// A short human label for a user agent: "Firefox on Linux", "Safari on iOS", "curl", ...
@@ -43,8 +44,8 @@ pub fn label(user_agent: &str) -> String {
     }
 }
 
-/// Records a login of `user_id` from `device_hash` by `client`, given the user's `known` devices (its address
-/// first, then the device's earlier ones, at most [`MAX_IPS`]).
+/// Records a login of `user_id` from `device_hash` by `client`, given the user's `known` devices: its address
+/// first, then the device's earlier ones (at most [`MAX_IPS`]); the same for its country, when known.
 pub fn remember(
     db: &Db,
     known: &[KnownDevice],
@@ -53,21 +54,38 @@ pub fn remember(
     client: &Client,
     now: i64,
 ) -> Result<(), DbError> {
-    let ip = client.ip_text();
-    let mut ips: Vec<String> = vec![ip.clone()];
-    if let Some(device) = known.iter().find(|device| device.device_id == device_hash) {
-        ips.extend(device.ips.iter().filter(|known_ip| **known_ip != ip).cloned());
-    }
-    ips.retain(|ip| !ip.is_empty());
-    ips.truncate(MAX_IPS);
+    let device = known.iter().find(|device| device.device_id == device_hash);
+    let ips = newest_first(&client.ip_text(), device.map(|device| device.ips.as_slice()).unwrap_or_default());
+    let countries =
+        newest_first(&client.location.country, device.map(|device| device.countries.as_slice()).unwrap_or_default());
     let label = label(&client.user_agent);
-    let seen = Seen { user_id, device_hash, label: &label, ips: &ips, user_agent: &client.user_agent };
+    let seen =
+        Seen { user_id, device_hash, label: &label, ips: &ips, countries: &countries, user_agent: &client.user_agent };
     devices::remember(db, &seen, now)
+}
+
+/// `latest` (if not empty) then the `earlier` values that differ from it, at most [`MAX_IPS`] in all.
+fn newest_first(latest: &str, earlier: &[String]) -> Vec<String> {
+    let mut values: Vec<String> = std::iter::once(latest.to_owned())
+        .chain(earlier.iter().filter(|value| *value != latest).cloned())
+        .filter(|value| !value.is_empty())
+        .collect();
+    values.truncate(MAX_IPS);
+    values
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_value_comes_first_once() {
+        let earlier = ["b".to_owned(), "a".to_owned(), "c".to_owned()];
+        assert_eq!(newest_first("a", &earlier), ["a", "b", "c"]);
+        assert_eq!(newest_first("", &earlier), ["b", "a", "c"]);
+        let many: Vec<String> = (0..20).map(|n| n.to_string()).collect();
+        assert_eq!(newest_first("x", &many).len(), MAX_IPS);
+    }
 
     #[test]
     fn labels_name_the_browser_and_the_system() {

@@ -36,6 +36,7 @@ pub fn record(ctx: &Ctx, kind: EventKind, user_id: Option<&str>, session_id: Opt
 /// Records several events about the request at once (one lock, one transaction), in order.
 pub fn record_all(ctx: &Ctx, happened: &[Happened<'_>]) {
     let ip = ctx.client().ip_text();
+    let location = ctx.client().location.to_text();
     let trail: Vec<Event<'_>> = happened
         .iter()
         .map(|h| Event {
@@ -45,6 +46,7 @@ pub fn record_all(ctx: &Ctx, happened: &[Happened<'_>]) {
             detail: h.detail.clone(),
             ip: &ip,
             user_agent: &ctx.client().user_agent,
+            location: &location,
         })
         .collect();
     append(ctx, &trail);

@@ -60,10 +60,12 @@ pub struct Started {
 
 /// The risk signals of a login from `device_hash` by the request's client against the user's known devices.
 fn assess(ctx: &Ctx, known: &[risk::KnownDevice], device_hash: &str) -> Vec<RiskSignal> {
+    let location = &ctx.client().location;
     let context = LoginContext {
         device_id: Some(device_hash.to_owned()),
         ip: ctx.client().ip_text(),
         user_agent: ctx.client().user_agent.clone(),
+        country: (!location.is_unknown()).then(|| location.country.clone()),
     };
     // Without a readable address (no spin-client-addr) the device signal still applies; the address one cannot.
     let signals = risk::assess_login(&context, known)
@@ -75,6 +77,7 @@ fn assess(ctx: &Ctx, known: &[risk::KnownDevice], device_hash: &str) -> Vec<Risk
             risk::RiskSignal::NewDevice => RiskSignal::NewDevice,
             risk::RiskSignal::NewIp => RiskSignal::NewIp,
             risk::RiskSignal::UserAgentChanged => RiskSignal::UserAgentChanged,
+            risk::RiskSignal::NewCountry => RiskSignal::NewCountry,
         })
         .collect()
 }
@@ -106,6 +109,7 @@ pub fn start_session(
         user_agent: ctx.client().user_agent.clone(),
         device_hash: device_hash.to_owned(),
         risk: assess(ctx, &known, device_hash),
+        location: ctx.client().location.clone(),
     };
     let admitted = store.sessions().admit(&session, policy, ctx.now);
     events::record_expired(ctx);

@@ -33,6 +33,7 @@ pub fn erase(ctx: &Ctx, session: &Session) -> Result<(), Error> {
         detail: json!({}),
         ip: "",
         user_agent: "",
+        location: "",
     };
     events::append(ctx, &[erased]);
     // Again, now that the rows are gone: a login that raced the erasure may have admitted a session meanwhile (it

@@ -1,4 +1,4 @@
-//! Who the client is: its address.
+//! Who the client is: its address, and where it is when a trusted proxy says so.
 //!
 //! The address is the LAST `spin-client-addr` value without its port (Spin appends its own value after any the
 //! client sent). When that peer is one of the proxies listed in the `trusted_proxies` variable (addresses or CIDR
@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use super::Request;
 use crate::config::Settings;
 use crate::config::proxies::Range;
+use crate::model::Location;
 
 /// One `X-Forwarded-For` entry as an address (`[v6]:port` and `v4:port` forms accepted).
 fn forwarded_address(entry: &str) -> Option<IpAddr> {
@@ -53,6 +54,19 @@ pub fn client_ip(request: &Request, settings: &Settings) -> Option<IpAddr> {
         .filter_map(|(_, value)| std::str::from_utf8(value).ok())
         .collect();
     resolve(request.peer_ip(), &forwarded, &trusted)
+}
+
+/// The client's location from the headers [`Settings::location_headers`] names (the last value of each), believed
+/// only when the request comes straight from a trusted proxy (which sets them); unknown otherwise.
+pub fn client_location(request: &Request, settings: &Settings) -> Location {
+    let Ok(trusted) = settings.trusted_proxies() else { return Location::default() };
+    let from_proxy = request.peer_ip().is_some_and(|peer| trusted.iter().any(|range| range.contains(peer)));
+    if !from_proxy {
+        return Location::default();
+    }
+    let [country, region, city] = settings.location_headers();
+    let read = |name: &str| if name.is_empty() { None } else { request.header(name) };
+    Location::reported(read(&country), read(&region), read(&city))
 }
 
 #[cfg(test)]

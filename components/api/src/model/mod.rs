@@ -1,12 +1,15 @@
 //! The service's vocabulary: the words every layer speaks (what happened, how a user proved who they are, which
-//! kind of second factor, which risk signal), each an enum with the one spelling the API, the database and the
+//! kind of second factor, which risk signal, where a client is), each an enum with the one spelling the API, the
+//! database and the
 //! event trail use. No behaviour and no I/O: the store persists these words and the domain decides with them, so
 //! they sit below both.
 
 pub mod event_kind;
+pub mod location;
 pub mod vocabulary;
 
 pub use self::event_kind::EventKind;
+pub use self::location::Location;
 use self::vocabulary::vocabulary;
 
 vocabulary! {
@@ -69,6 +72,8 @@ vocabulary! {
         NewIp = "new_ip",
         /// The device's user agent changed since its last login.
         UserAgentChanged = "user_agent_changed",
+        /// A country (as a trusted proxy said it) none of the user's devices signed in from.
+        NewCountry = "new_country",
     }
 }
 

@@ -55,6 +55,7 @@ pub fn session_json(session: &Session, policy: &SessionPolicy) -> Value {
         "user_agent": session.user_agent,
         "device_label": session.device_label,
         "risk_signals": session.risk,
+        "location": session.location.to_json(),
         "mfa_enrollment_required": enforcement::is_restricted(session),
     })
 }

@@ -11,8 +11,8 @@
 //! - `PUT /v1/service/users/{id}/external-id` `{"external_id"}`: links an account to the product's id (409
 //!   `external_id_taken`); `DELETE` the same path unlinks it (409 `external_id_required` for a user without a
 //!   password).
-//! - `POST /v1/service/users/{id}/sessions` `{"ip"?, "user_agent"?, "device_id"?}`: signs in a user the product
-//!   authenticated itself: 201 a session (aal 1, method `external`) or 200 a challenge (verified with `POST
+//! - `POST /v1/service/users/{id}/sessions` `{"ip"?, "user_agent"?, "device_id"?, "location"?}`: signs in a user the
+//!   product authenticated itself: 201 a session (aal 1, method `external`) or 200 a challenge (verified with `POST
 //!   /v1/login/verify`), each with the `device_id` to keep in the browser's cookie.
 //! - `GET /v1/service/users/{id}/factors` (as `GET /v1/mfa/factors` shows them), `GET
 //!   /v1/service/users/{id}/sessions` (as `GET /v1/sessions`), `DELETE /v1/service/users/{id}/sessions/{sid}`.
@@ -44,6 +44,7 @@ use crate::domain::mfa::recovery::Audit;
 use crate::domain::service;
 use crate::domain::sessions::expiry;
 use crate::http::{Reply, Request, body, query};
+use crate::model::Location;
 use crate::store::users::User;
 
 /// The path prefix of one user.
@@ -82,6 +83,19 @@ struct SignIn {
     /// The device id the product keeps in the browser's cookie (as this service answered it before).
     #[serde(default)]
     device_id: Option<String>,
+    /// Where the end user is, as the product's own proxy reported it.
+    #[serde(default)]
+    location: Option<StatedLocation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatedLocation {
+    country: String,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    city: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +208,16 @@ pub fn sign_in(request: &Request, ctx: &Ctx) -> Answer {
                 .map_err(|_| Reply::error(400, "invalid_field", "ip must be the end user's IPv4 or IPv6 address"))?,
         ),
     };
-    ctx.act_for(Client::new(ip, body.user_agent.as_deref().unwrap_or("")));
+    let location = match &body.location {
+        None => Location::default(),
+        Some(stated) => Location::stated(&stated.country, stated.region.as_deref(), stated.city.as_deref())
+            .ok_or_else(|| {
+                let message = "location: country must be an ISO 3166-1 alpha-2 code, region and city at most 64 \
+                               characters without control characters";
+                Reply::error(400, "invalid_field", message)
+            })?,
+    };
+    ctx.act_for(Client::new(ip, body.user_agent.as_deref().unwrap_or("")).at(location));
     let logged_in = service::sign_in(ctx, path_id(request, ONE_USER), body.device_id.as_deref())?;
     let device_id = logged_in.device.new_id.clone().or(body.device_id);
     let (status, mut answer) = match &logged_in.next {

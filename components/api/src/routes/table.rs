@@ -7,7 +7,7 @@ use super::answer::{Answer, Refused};
 use super::{accounts, consent, login, mfa, operations, service, session, trusted_devices};
 use crate::config::Settings;
 use crate::domain::context::{self, Client, Ctx};
-use crate::http::client::client_ip;
+use crate::http::client::{client_ip, client_location};
 use crate::http::{Reply, Request, error};
 
 /// A handler: the request and its context in, the answer out.
@@ -94,7 +94,8 @@ pub fn route(request: &Request, settings: Settings) -> Reply {
         return Reply::error(405, "method_not_allowed", &format!("use {}", allowed.join(" or ")))
             .with_header("allow", allowed.join(", "));
     };
-    let client = Client::new(client_ip(request, &settings), request.header("user-agent").unwrap_or(""));
+    let client = Client::new(client_ip(request, &settings), request.header("user-agent").unwrap_or(""))
+        .at(client_location(request, &settings));
     let ctx = Ctx::new(settings, client, context::now());
     match handler(request, &ctx) {
         Ok(reply) | Err(Refused::Http(reply)) => reply,

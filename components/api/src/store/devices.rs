@@ -1,6 +1,6 @@
 //! The devices a user logged in with (`user_devices`): one row per (user, device cookie), the cookie's id stored
-//! only as its SHA-256 digest, with the addresses it came from (newest first, comma separated), its last user agent
-//! and a readable label.
+//! only as its SHA-256 digest, with the addresses and the countries it came from (newest first, comma separated),
+//! its last user agent and a readable label.
 
 use super::sql::{Db, DbError, SqlValue, texts};
 use crate::bindings::mfa::session::risk::KnownDevice;
@@ -8,19 +8,26 @@ use crate::bindings::mfa::session::risk::KnownDevice;
 /// Devices considered per login (the most recently seen).
 const MAX_DEVICES: i64 = 50;
 
+/// A device's row: its digest, addresses, user agent and countries.
+type DeviceRow = (String, Option<String>, Option<String>, Option<String>);
+
 /// The user's devices, most recently seen first.
 pub fn known(db: &Db, user_id: &str) -> Result<Vec<KnownDevice>, DbError> {
-    let rows: Vec<(String, Option<String>, Option<String>)> = db.rows(
-        "SELECT device_hash, ips, user_agent FROM user_devices WHERE user_id = $1 \
+    let rows: Vec<DeviceRow> = db.rows(
+        "SELECT device_hash, ips, user_agent, countries FROM user_devices WHERE user_id = $1 \
          ORDER BY last_seen_at DESC LIMIT $2",
         &[SqlValue::Text(user_id.to_owned()), SqlValue::Int(MAX_DEVICES)],
     )?;
+    let list = |text: Option<String>| -> Vec<String> {
+        text.unwrap_or_default().split(',').filter(|item| !item.is_empty()).map(str::to_owned).collect()
+    };
     Ok(rows
         .into_iter()
-        .map(|(device_id, ips, user_agent)| KnownDevice {
+        .map(|(device_id, ips, user_agent, countries)| KnownDevice {
             device_id,
-            ips: ips.unwrap_or_default().split(',').filter(|ip| !ip.is_empty()).map(str::to_owned).collect(),
+            ips: list(ips),
             user_agent: user_agent.unwrap_or_default(),
+            countries: list(countries),
         })
         .collect())
 }
@@ -40,6 +47,8 @@ pub struct Seen<'a> {
     pub label: &'a str,
     /// The addresses it came from, newest first.
     pub ips: &'a [String],
+    /// The countries it came from, newest first.
+    pub countries: &'a [String],
     /// Its user agent.
     pub user_agent: &'a str,
 }
@@ -47,10 +56,10 @@ pub struct Seen<'a> {
 /// Records a login from a device (inserting it, or updating its label, addresses, user agent and last time).
 pub fn remember(db: &Db, seen: &Seen<'_>, now: i64) -> Result<(), DbError> {
     db.execute(
-        "INSERT INTO user_devices (user_id, device_hash, label, ips, user_agent, first_seen_at, last_seen_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (user_id, device_hash) DO UPDATE SET \
+        "INSERT INTO user_devices (user_id, device_hash, label, ips, user_agent, countries, first_seen_at, \
+         last_seen_at) VALUES ($1, $2, $3, $4, $5, $7, $6, $6) ON CONFLICT (user_id, device_hash) DO UPDATE SET \
          label = excluded.label, ips = excluded.ips, user_agent = excluded.user_agent, \
-         last_seen_at = excluded.last_seen_at",
+         countries = excluded.countries, last_seen_at = excluded.last_seen_at",
         &[
             SqlValue::Text(seen.user_id.to_owned()),
             SqlValue::Text(seen.device_hash.to_owned()),
@@ -58,6 +67,7 @@ pub fn remember(db: &Db, seen: &Seen<'_>, now: i64) -> Result<(), DbError> {
             SqlValue::Text(seen.ips.join(",")),
             SqlValue::Text(seen.user_agent.to_owned()),
             SqlValue::Int(now),
+            SqlValue::Text(seen.countries.join(",")),
         ],
     )?;
     Ok(())

@@ -4,11 +4,12 @@
 //! `hash = SHA-256(prev_hash "\n" kind "\n" user "\n" at "\n" session "\n" detail "\n" personal_digest)`, so any
 //! edit, insertion or removal inside the chain breaks it (removing the newest events is only detectable against an
 //! anchor kept elsewhere, e.g. a periodically exported last hash: not built yet). Personal data (IP address, user
-//! agent) lives in `security_event_personal` beside a random salt; the chain covers only
-//! `personal_digest = SHA-256(salt "\n" ip "\n" user agent)`, so erasing a user's personal rows keeps the chain
-//! verifiable. Appending takes a lock (`pg_advisory_xact_lock` on Postgres, `BEGIN IMMEDIATE` on SQLite) so
-//! concurrent writers never fork the chain. On Postgres the database computes the same chain in one statement
-//! (the `append_security_events` function of migration 0007); the e2e suite checks both against its own SHA-256.
+//! agent, location) lives in `security_event_personal` beside a random salt; the chain covers only
+//! `personal_digest = SHA-256(salt "\n" ip "\n" user agent)`, with `"\n" location` appended when a location is
+//! known, so erasing a user's personal rows keeps the chain verifiable. Appending takes a lock
+//! (`pg_advisory_xact_lock` on Postgres, `BEGIN IMMEDIATE` on SQLite) so concurrent writers never fork the chain. On
+//! Postgres the database computes the same chain in one statement (the `append_security_events` function of
+//! migrations 0007 and 0008); the e2e suite checks both against its own SHA-256.
 
 use rand::TryRngCore;
 use serde_json::json;
@@ -38,16 +39,23 @@ pub struct Event<'a> {
     pub ip: &'a str,
     /// The client's user agent.
     pub user_agent: &'a str,
+    /// The client's location as JSON text (empty: unknown).
+    pub location: &'a str,
 }
 
-/// The digest of the personal data, under `salt`.
-pub fn personal_digest(salt: &[u8], ip: &str, user_agent: &str) -> String {
+/// The digest of the personal data, under `salt` (the location only when known, so digests made before it
+/// existed stay the same).
+pub fn personal_digest(salt: &[u8], ip: &str, user_agent: &str, location: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(salt);
     hasher.update(b"\n");
     hasher.update(ip.as_bytes());
     hasher.update(b"\n");
     hasher.update(user_agent.as_bytes());
+    if !location.is_empty() {
+        hasher.update(b"\n");
+        hasher.update(location.as_bytes());
+    }
     data_encoding::HEXLOWER.encode(&hasher.finalize())
 }
 
@@ -111,7 +119,8 @@ pub fn record(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbError> {
                     }
                 },
             };
-            let kept = if gone { Event { ip: "", user_agent: "", ..event.clone() } } else { event.clone() };
+            let kept =
+                if gone { Event { ip: "", user_agent: "", location: "", ..event.clone() } } else { event.clone() };
             prev = append(db, &kept, at, prev)?;
         }
         Ok(())
@@ -131,6 +140,7 @@ fn append_on_postgres(db: &Db, events: &[Event<'_>], at: i64) -> Result<(), DbEr
                 "salt": data_encoding::HEXLOWER.encode(&new_salt()?),
                 "ip": event.ip,
                 "user_agent": event.user_agent,
+                "location": event.location,
             }))
         })
         .collect::<Result<_, DbError>>()?;
@@ -156,7 +166,7 @@ fn detail_text(event: &Event<'_>) -> String {
 /// Inserts one event after the event whose hash is `prev`; returns the new event's hash.
 fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, DbError> {
     let salt = new_salt()?;
-    let digest = personal_digest(&salt, event.ip, event.user_agent);
+    let digest = personal_digest(&salt, event.ip, event.user_agent, event.location);
     let detail = detail_text(event);
     let user = event.user_id.unwrap_or("");
     let session = event.session_id.unwrap_or("");
@@ -178,24 +188,25 @@ fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, D
     )?;
     let id = rows.first().and_then(|row| row.first()).and_then(SqlValue::as_i64).unwrap_or(0);
     db.execute(
-        "INSERT INTO security_event_personal (event_id, salt, ip, user_agent) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO security_event_personal (event_id, salt, ip, user_agent, location) VALUES ($1, $2, $3, $4, $5)",
         &[
             SqlValue::Int(id),
             SqlValue::Blob(salt.to_vec()),
             SqlValue::Text(event.ip.to_owned()),
             SqlValue::Text(event.user_agent.to_owned()),
+            SqlValue::Text(event.location.to_owned()),
         ],
     )?;
     Ok(hash)
 }
 
 /// The columns every event answer shows (`e` the event, `p` its personal data), in [`event_json`]'s order.
-const SHOWN: &str = "e.id, e.kind, e.at, e.session_id, e.detail, p.ip, p.user_agent";
+const SHOWN: &str = "e.id, e.kind, e.at, e.session_id, e.detail, p.ip, p.user_agent, p.location";
 
 /// An event as answered, from the [`SHOWN`] columns.
 fn event_json(row: &[SqlValue]) -> Option<serde_json::Value> {
     match row {
-        [id, kind, at, session, detail, ip, agent] => Some(json!({
+        [id, kind, at, session, detail, ip, agent, location] => Some(json!({
             "id": id.as_i64()?,
             "kind": kind.as_str()?,
             "at": at.as_i64()?,
@@ -203,6 +214,7 @@ fn event_json(row: &[SqlValue]) -> Option<serde_json::Value> {
             "detail": detail.as_str().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()),
             "ip": ip.as_str(),
             "user_agent": agent.as_str(),
+            "location": location.as_str().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()),
         })),
         _ => None,
     }
@@ -271,8 +283,9 @@ mod tests {
 
     #[test]
     fn personal_data_is_salted() {
-        let a = personal_digest(b"salt-a", "10.0.0.1", "curl");
-        assert_ne!(a, personal_digest(b"salt-b", "10.0.0.1", "curl"));
-        assert_ne!(a, personal_digest(b"salt-a", "10.0.0.2", "curl"));
+        let a = personal_digest(b"salt-a", "10.0.0.1", "curl", "");
+        assert_ne!(a, personal_digest(b"salt-b", "10.0.0.1", "curl", ""));
+        assert_ne!(a, personal_digest(b"salt-a", "10.0.0.2", "curl", ""));
+        assert_ne!(a, personal_digest(b"salt-a", "10.0.0.1", "curl", r#"{"country":"DE"}"#));
     }
 }

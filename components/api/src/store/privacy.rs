@@ -4,12 +4,12 @@
 //! - The export holds no secret: no password hash, TOTP secret, code hash, token or device cookie digest. Phone
 //!   numbers are shown in full (they are the user's own data); authenticators by name and dates.
 //! - Erasure deletes the user's sessions (live ones from Redis too), factors, consents, backup and SMS codes,
-//!   challenges, devices, lockout state and the account itself, and the personal data (IP address, user agent) of the user's
-//!   security events. The events stay, so the hash chain remains verifiable ([`super::events`]: the chain covers
-//!   only a salted digest of the personal data); one `account_erased` event, with no address or user agent, says
-//!   when it happened. The live sessions end first; then the rows go in one transaction, the account's first, so
-//!   a login racing the erasure finds no user (on Postgres a session it admitted meanwhile cannot be recorded for a
-//!   missing user, and a session that cannot be recorded is undone).
+//!   challenges, devices, lockout state and the account itself, and the personal data (IP address, user agent,
+//!   location) of the user's security events. The events stay, so the hash chain remains verifiable ([`super::events`]:
+//!   the chain covers only a salted digest of the personal data); one `account_erased` event, with no address or user
+//!   agent, says when it happened. The live sessions end first; then the rows go in one transaction, the account's
+//!   first, so a login racing the erasure finds no user (on Postgres a session it admitted meanwhile cannot be recorded
+//!   for a missing user, and a session that cannot be recorded is undone).
 
 use serde_json::{Map, Value, json};
 
@@ -63,6 +63,9 @@ const SECTIONS: &[(&str, &[&str], &str)] = &[
             "user_agent",
             "device_label",
             "risk",
+            "country",
+            "region",
+            "city",
         ],
         "FROM user_sessions WHERE user_id = $1 ORDER BY created_at, id",
     ),

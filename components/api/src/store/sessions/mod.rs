@@ -5,13 +5,13 @@
 //!   decides what to evict (or to refuse), and the evictions and the insert are written before `COMMIT`, so
 //!   parallel logins cannot exceed the cap.
 //! - `redis-postgres` ([`redis`]): the live session is a Redis string (its fields packed, [`packed`]) under
-//!   `<prefix>s2:<SHA-256 of the token>` (never the token) whose TTL is the absolute lifetime, indexed per user in
-//!   the sorted set `<prefix>u2:<user id>` of those digests (score = creation time). Creation is one Lua script
-//!   that drops stale entries, evicts the oldest (or refuses) and writes the new session atomically; it returns a
-//!   flat array (`1`, evicted keys...) or `0`, as Spin's `execute` flattens replies. Every session is also recorded in Postgres' `user_sessions` ([`records`]), BEFORE
-//!   it enters Redis (so a parallel login that evicts it always finds the record to end), and evictions and endings
-//!   are written there in the same request. While Redis is unreachable, the records are the live store as on
-//!   SQLite ([`resilient`], [`crate::store::outage`]).
+//!   `<prefix>s2:<SHA-256 of the token>` (never the token) whose TTL is the absolute lifetime, indexed per user in the
+//!   sorted set `<prefix>u2:<user id>` of those digests (score = creation time). Creation is one Lua script that drops
+//!   stale entries, evicts the oldest (or refuses) and writes the new session atomically; it returns a flat array (`1`,
+//!   evicted keys...) or `0`, as Spin's `execute` flattens replies. Every session is also recorded in Postgres'
+//!   `user_sessions` ([`records`]), BEFORE it enters Redis (so a parallel login that evicts it always finds the record
+//!   to end), and evictions and endings are written there in the same request. While Redis is unreachable, the records
+//!   are the live store as on SQLite ([`resilient`], [`crate::store::outage`]).
 //!
 //! The operations ([`lifecycle::Sessions`]) are written once over the [`live::LiveSessions`] trait, implemented
 //! once per backend and chosen when the store opens. Sessions found expired on the way (idle or past their
@@ -27,7 +27,7 @@ pub mod redis;
 pub mod resilient;
 pub mod sql;
 
-use crate::model::{AuthMethod, RiskSignal};
+use crate::model::{AuthMethod, Location, RiskSignal};
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,11 +60,13 @@ pub struct Session {
     pub device_label: String,
     /// The login's risk signals.
     pub risk: Vec<RiskSignal>,
+    /// Where the client was at creation, when a trusted proxy said so.
+    pub location: Location,
 }
 
 impl Session {
     /// Every stored field but the key, by name, as text: a record's columns.
-    pub fn fields(&self) -> [(&'static str, String); 13] {
+    pub fn fields(&self) -> [(&'static str, String); 16] {
         [
             ("id", self.id.clone()),
             ("user_id", self.user_id.clone()),
@@ -79,6 +81,9 @@ impl Session {
             ("device_label", self.device_label.clone()),
             ("risk", crate::model::join_signals(&self.risk)),
             ("factor_id", self.factor_id.clone()),
+            ("country", self.location.country.clone()),
+            ("region", self.location.region.clone()),
+            ("city", self.location.city.clone()),
         ]
     }
 
@@ -115,6 +120,7 @@ impl Session {
             device_label: optional("device_label"),
             risk: crate::model::split_signals(&optional("risk")),
             factor_id: optional("factor_id"),
+            location: Location { country: optional("country"), region: optional("region"), city: optional("city") },
         })
     }
 }
@@ -210,6 +216,7 @@ mod tests {
             device_hash: "d".into(),
             device_label: "l".into(),
             risk: vec![RiskSignal::NewIp],
+            location: Location { country: "DE".into(), region: "Bavaria".into(), city: "Munich".into() },
         }
     }
 

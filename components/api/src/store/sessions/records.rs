@@ -8,7 +8,7 @@ use crate::store::sql::{Db, DbError, FromRow, SqlValue, texts};
 
 /// The columns a session is read from, in [`Session::fields`]' names.
 const COLUMNS: &str = "id, user_id, aal, method, auth_time, created_at, last_seen_at, ip, user_agent, device_hash, \
-                       device_label, risk, factor_id";
+                       device_label, risk, factor_id, country, region, city";
 
 /// The table, and where the expiries it records are remembered for the request.
 pub struct Records<'a> {
