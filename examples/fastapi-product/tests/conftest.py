@@ -1,9 +1,12 @@
-"""What the journey runs against, started once for the test session: a fake of Twilio's Messages API on loopback,
-the MFA service (the repository's spin.toml served by mfa-host on a fresh SQLite database), and the example
-product on its own port (uvicorn), all on 127.0.0.1.
+"""What the journey runs against: a fake of Twilio's Messages API on loopback, the MFA service (the repository's
+spin.toml served by mfa-host) on each storage backend in turn (a fresh SQLite database; Redis and a Postgres
+database of its own, created and dropped around the run), and the example product on its own port (uvicorn),
+all on 127.0.0.1.
 
 `MFA_HOST` names the mfa-host binary (default: the repository's target/debug/mfa-host, which the repository's
-test command builds).
+test command builds); `DATABASE_URL` (an administrative connection, default the machine's
+`postgres://postgres@127.0.0.1:5432/postgres`) and `REDIS_URL` (default `redis://127.0.0.1:6379`) where the
+redis-postgres backend's servers are.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
+import pg8000.native
 import pytest
 import uvicorn
 
@@ -79,9 +83,38 @@ def twilio() -> FakeTwilio:
     fake.server.shutdown()
 
 
-@pytest.fixture(scope="session")
-def service(twilio: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The MFA service: its base URL and service API key."""
+def redis_command(url: str, *args: str) -> bytes:
+    """One Redis command over RESP on a plain socket: the first line of the reply."""
+    import socket
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=10) as connection:
+        if parts.password:
+            connection.sendall(_resp("AUTH", parts.password))
+            connection.recv(1024)
+        connection.sendall(_resp(*args))
+        return connection.recv(65536).split(b"\r\n")[0]
+
+
+def _resp(*args: str) -> bytes:
+    encoded = [arg.encode() for arg in args]
+    return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in encoded)
+
+
+def postgres_admin() -> pg8000.native.Connection:
+    parts = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    return pg8000.native.Connection(
+        user=parts.username or "postgres",
+        password=parts.password,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        database=parts.path.lstrip("/") or "postgres",
+    )
+
+
+@pytest.fixture(scope="session", params=["sqlite", "redis-postgres"])
+def service(request: pytest.FixtureRequest, twilio: FakeTwilio, tmp_path_factory: pytest.TempPathFactory):
+    """The MFA service on one storage backend: its base URL and service API key."""
     work = tmp_path_factory.mktemp("mfa-service")
     api_key = secrets.token_urlsafe(32)
     env = dict(os.environ)
@@ -94,8 +127,35 @@ def service(twilio: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> dic
             "SPIN_VARIABLE_TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000001",
             "SPIN_VARIABLE_TWILIO_AUTH_TOKEN": "fake-auth-token",
             "SPIN_VARIABLE_TWILIO_FROM": "+15005550006",
+            "SPIN_VARIABLE_STORAGE": request.param,
         }
     )
+    database = None
+    prefix = f"mfa-example-{secrets.token_hex(6)}:"
+    if request.param == "redis-postgres":
+        database = f"mfa_example_{secrets.token_hex(6)}"
+        admin = postgres_admin()
+        admin.run(f"CREATE DATABASE {database}")
+        redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
+        env.update(
+            {
+                "SPIN_VARIABLE_POSTGRES_DATABASE": database,
+                # The machine's Postgres offers TLS only with a self-signed certificate: plain TCP on loopback.
+                "SPIN_VARIABLE_POSTGRES_SSLMODE": "disable",
+                "SPIN_VARIABLE_REDIS_HOST": redis.hostname or "127.0.0.1",
+                "SPIN_VARIABLE_REDIS_PORT": str(redis.port or 6379),
+                "SPIN_VARIABLE_REDIS_KEY_PREFIX": prefix,
+            }
+        )
+        parts = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+        env["SPIN_VARIABLE_POSTGRES_HOST"] = parts.hostname or "127.0.0.1"
+        env["SPIN_VARIABLE_POSTGRES_PORT"] = str(parts.port or 5432)
+        env["SPIN_VARIABLE_POSTGRES_USER"] = parts.username or "postgres"
+        if parts.password:
+            env["SPIN_VARIABLE_POSTGRES_PASSWORD"] = parts.password
+        if redis.password:
+            env["SPIN_VARIABLE_REDIS_PASSWORD"] = redis.password
+        admin.close()
     config = work / "runtime-config.toml"
     config.write_text(f'[sqlite_database.default]\ntype = "spin"\npath = "{work / "mfa.db"}"\n')
     host = os.environ.get("MFA_HOST", str(REPO / "target" / "debug" / "mfa-host"))
@@ -122,6 +182,12 @@ def service(twilio: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> dic
     process.terminate()
     process.wait(timeout=10)
     log.close()
+    if database is not None:
+        admin = postgres_admin()
+        admin.run(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.close()
+        sweep = "for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) end return 0"
+        redis_command(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"), "EVAL", sweep, "0", prefix + "*")
 
 
 @pytest.fixture(scope="session")
