@@ -27,5 +27,6 @@ mod throttles;
 mod tls;
 mod totp;
 mod twilio;
+mod ui;
 
 pub use app::{Backend, TestApp};

@@ -53,7 +53,7 @@ fn parallel_migrations_on_postgres_apply_each_version_once() {
 fn errors_are_json_with_stable_codes_and_every_answer_has_the_security_headers() {
     for backend in BACKENDS {
         let app = TestApp::spawn(backend);
-        let missing = app.get("/no/such/thing");
+        let missing = app.get("/v1/no/such/thing");
         assert_eq!((missing.status, missing.error_code().as_str()), (404, "not_found"), "{backend:?}");
         let wrong_method = app.request("DELETE", "/healthz", &[], "");
         assert_eq!((wrong_method.status, wrong_method.error_code().as_str()), (405, "method_not_allowed"));

@@ -1,0 +1,425 @@
+// The self-service UI: plain DOM, no framework and no build step. It talks to the API of the same origin with the
+// session cookie (HttpOnly) and sends the session's CSRF token on every change; the token a login answer also
+// carries is never kept. Nothing is kept in the browser's web storage; nothing secret goes into a URL. Every text from the API is set
+// with textContent, never as HTML.
+
+const view = document.getElementById("view");
+const status = document.getElementById("status");
+const dates = new Intl.DateTimeFormat(navigator.languages, { dateStyle: "medium", timeStyle: "short" });
+
+/** The CSRF token of the current session (from the login answer or GET /v1/session). */
+let csrf = null;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The API
+// ---------------------------------------------------------------------------------------------------------------
+
+/** An API refusal: the HTTP status, the stable code, the API's message and the wait it asks for (seconds). */
+class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Calls the API: the JSON answer, or an ApiError. */
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && csrf) headers["x-csrf-token"] = csrf;
+  let answer;
+  try {
+    answer = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(0, "network", "The service cannot be reached. Check your connection and try again.");
+  }
+  const json = await answer.json().catch(() => ({}));
+  if (!answer.ok) {
+    const error = json.error || {};
+    const wait = Number(answer.headers.get("retry-after")) || null;
+    throw new ApiError(answer.status, error.code || "unexpected", error.message || "Something went wrong.", wait);
+  }
+  return json;
+}
+
+/** What a person should read for an API refusal. */
+function explain(error) {
+  const wait = error.retryAfter ? ` Try again in ${duration(error.retryAfter)}.` : "";
+  switch (error.code) {
+    case "invalid_credentials":
+      return "That email and password do not match an account.";
+    case "too_many_attempts":
+      return `Too many attempts.${wait || " Try again later."}`;
+    case "invalid_code":
+      return "That code did not work. Check it and try again.";
+    case "code_already_used":
+      return "That code was already used. Wait for the next one in your app.";
+    case "challenge_invalid":
+    case "challenge_expired":
+      return "This sign-in took too long or was used up. Please sign in again.";
+    case "second_factor_locked":
+      return `Too many wrong codes: checking is paused.${wait}`;
+    case "second_factor_disabled":
+      return "Too many wrong codes in a row: ask support to unlock your account.";
+    case "password_too_weak":
+      return "Choose a stronger password: a few unrelated words work well.";
+    case "password_contains_email":
+      return "Your password must not contain your email address.";
+    case "registration_disabled":
+      return "New accounts cannot be created here.";
+    case "unauthenticated":
+      return "You are signed out. Please sign in again.";
+    default:
+      return error.message;
+  }
+}
+
+/** "2 minutes", "45 seconds". */
+function duration(seconds) {
+  if (seconds >= 120) return `${Math.ceil(seconds / 60)} minutes`;
+  return seconds === 1 ? "1 second" : `${seconds} seconds`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building pages
+// ---------------------------------------------------------------------------------------------------------------
+
+/** An element: `h("button", { type: "submit", onclick }, "Save")`. Text children become text nodes. */
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+let fieldCount = 0;
+
+/** A labelled input. */
+function field(label, attributes) {
+  const id = `field-${++fieldCount}`;
+  return [h("label", { for: id }, label), h("input", { id, ...attributes })];
+}
+
+/** Shows `elements` as the page titled `title`, and moves focus to it (for keyboards and screen readers). */
+function show(title, ...elements) {
+  document.title = `${title} – Account security`;
+  view.replaceChildren(h("h1", {}, title), ...elements.flat().filter((element) => element instanceof Node));
+  status.textContent = "";
+  document.getElementById("main").focus();
+}
+
+/** Shows `message` as an error above the page's content. */
+function fail(message) {
+  for (const old of view.querySelectorAll(".error")) old.remove();
+  const box = h("p", { class: "error", role: "alert" }, message);
+  view.querySelector("h1").after(box);
+}
+
+/** Shows a passing notice. */
+function notify(message) {
+  status.textContent = message;
+}
+
+/** A form whose submit runs `action(form)` with the button disabled meanwhile; refusals are shown on the page. */
+function form(children, submitLabel, action) {
+  const submit = h("button", { type: "submit" }, submitLabel);
+  const element = h("form", { novalidate: false }, ...children, submit);
+  element.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      await action(element);
+    } catch (error) {
+      if (error instanceof ApiError) fail(explain(error));
+      else throw error;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return element;
+}
+
+function when(seconds) {
+  return dates.format(new Date(seconds * 1000));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signing up and in
+// ---------------------------------------------------------------------------------------------------------------
+
+function signInPage(notice) {
+  const page = form(
+    [
+      ...field("Email", { type: "email", name: "email", autocomplete: "username", required: true }),
+      ...field("Password", { type: "password", name: "password", autocomplete: "current-password", required: true }),
+    ],
+    "Sign in",
+    async (element) => {
+      const answer = await api("POST", "/v1/login", {
+        email: element.email.value,
+        password: element.password.value,
+      });
+      if (answer.mfa_required) return secondFactorPage(answer);
+      csrf = answer.csrf_token;
+      return homePage();
+    },
+  );
+  show("Sign in", notice ? h("p", { class: "notice" }, notice) : null, page,
+    h("p", {}, "No account yet? ", h("a", { href: "#sign-up", onclick: (event) => { event.preventDefault(); signUpPage(); } }, "Create one")));
+}
+
+function signUpPage() {
+  const page = form(
+    [
+      ...field("Email", { type: "email", name: "email", autocomplete: "username", required: true }),
+      ...field("Password", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: 8 }),
+      h("p", { class: "muted" }, "At least 8 characters; a few unrelated words make a strong password."),
+    ],
+    "Create account",
+    async (element) => {
+      await api("POST", "/v1/register", { email: element.email.value, password: element.password.value });
+      signInPage("Your account is ready: sign in.");
+    },
+  );
+  show("Create an account", page,
+    h("p", {}, "Have an account? ", h("a", { href: "#sign-in", onclick: (event) => { event.preventDefault(); signInPage(); } }, "Sign in")));
+}
+
+const METHOD_NAMES = { totp: "Authenticator app", sms: "Text message (SMS)", backup_code: "Backup code" };
+
+function secondFactorPage(challenge) {
+  let method = challenge.methods[0];
+  const choices = h("fieldset", {}, h("legend", {}, "Verify with"),
+    challenge.methods.map((name) =>
+      h("label", { class: "inline" },
+        h("input", { type: "radio", name: "method", value: name, checked: name === method, onchange: () => { method = name; update(); } }),
+        METHOD_NAMES[name] || name)));
+  const send = h("button", { type: "button", class: "secondary", onclick: sendCode }, "Send me a code");
+  const codeFields = field("Code", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true });
+  const page = form(
+    [
+      choices,
+      send,
+      ...codeFields,
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "remember" }), "Remember this device for 30 days"),
+    ],
+    "Verify",
+    async (element) => {
+      const answer = await api("POST", "/v1/login/verify", {
+        challenge_id: challenge.challenge_id,
+        method,
+        code: element.code.value.trim(),
+        remember_device: element.remember.checked,
+      });
+      csrf = answer.csrf_token;
+      return homePage();
+    },
+  );
+  async function sendCode() {
+    send.disabled = true;
+    try {
+      const sent = await api("POST", "/v1/login/sms", { challenge_id: challenge.challenge_id });
+      notify(`A code was sent to ${sent.phone}.${sent.sends_left !== undefined ? ` ${sent.sends_left} more can be sent.` : ""}`);
+    } catch (error) {
+      if (error instanceof ApiError) fail(explain(error));
+    } finally {
+      send.disabled = false;
+    }
+  }
+  function update() {
+    send.hidden = method !== "sms";
+    codeFields[0].textContent = method === "backup_code" ? "Backup code" : "Code";
+  }
+  show("Two-step verification", h("p", {}, "Confirm it is you with your second factor."), page);
+  update();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The signed-in user's page
+// ---------------------------------------------------------------------------------------------------------------
+
+async function homePage() {
+  let current;
+  try {
+    current = await api("GET", "/v1/session");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return signInPage();
+    throw error;
+  }
+  csrf = current.csrf_token;
+  const [factors, sessions] = await Promise.all([api("GET", "/v1/mfa/factors"), api("GET", "/v1/sessions")]);
+  show(
+    "Your account security",
+    h("h2", {}, "Two-step verification"),
+    factorsSection(factors),
+    h("h2", {}, "Where you are signed in"),
+    sessionsSection(sessions.sessions),
+    h("button", { type: "button", class: "secondary", onclick: signOut }, "Sign out"),
+  );
+}
+
+function factorsSection(factors) {
+  const enabled = factors.factors.filter((factor) => factor.enabled);
+  const list = enabled.length
+    ? h("ul", { class: "cards" }, enabled.map((factor) =>
+        h("li", {}, h("strong", {}, METHOD_NAMES[factor.kind] || factor.kind), ": ", factor.name,
+          h("br"), h("span", { class: "muted" }, `Added ${when(factor.confirmed_at || factor.created_at)}`))))
+    : h("p", { class: "notice" }, "Two-step verification is off. Add an authenticator app to protect your account.");
+  const codes = enabled.length
+    ? h("p", { class: factors.backup_codes.warning ? "error" : "muted" }, `${factors.backup_codes.remaining} backup codes left.`)
+    : null;
+  return [list, codes, h("button", { type: "button", onclick: () => setUpAuthenticator() }, "Add an authenticator app")];
+}
+
+function sessionsSection(sessions) {
+  const items = sessions.map((session) => {
+    const place = session.location ? [session.location.city, session.location.country].filter(Boolean).join(", ") : null;
+    return h("li", {},
+      h("strong", {}, session.device_label), session.current ? h("span", { class: "muted" }, " (this device)") : null,
+      h("br"),
+      h("span", { class: "muted" }, [session.ip, place, `last active ${when(session.last_seen_at)}`].filter(Boolean).join(" · ")),
+      session.current ? null : h("div", {}, h("button", { type: "button", class: "secondary", onclick: () => revoke(session) }, `Sign out ${session.device_label}`)));
+  });
+  const others = sessions.some((session) => !session.current)
+    ? h("button", { type: "button", class: "secondary", onclick: revokeOthers }, "Sign out all other sessions")
+    : null;
+  return [h("ul", { class: "cards" }, items), others];
+}
+
+async function revoke(session) {
+  try {
+    await api("DELETE", `/v1/sessions/${encodeURIComponent(session.id)}`);
+    await homePage();
+    notify(`Signed out ${session.device_label}.`);
+  } catch (error) {
+    if (error instanceof ApiError) fail(explain(error));
+  }
+}
+
+async function revokeOthers() {
+  try {
+    const answer = await api("POST", "/v1/sessions/revoke-others");
+    await homePage();
+    notify(`Signed out ${answer.revoked.length} other session${answer.revoked.length === 1 ? "" : "s"}.`);
+  } catch (error) {
+    if (error instanceof ApiError) fail(explain(error));
+  }
+}
+
+async function signOut() {
+  try {
+    await api("DELETE", "/v1/session");
+  } finally {
+    csrf = null;
+    signInPage("You are signed out.");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Adding an authenticator app
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Runs `step`; when the API asks for a recent sign-in first, asks for the password, steps up, and runs it again. */
+async function withStepUp(step) {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "step_up_required") throw error;
+    return new Promise((resolve, reject) => {
+      const page = form(
+        field("Password", { type: "password", name: "password", autocomplete: "current-password", required: true }),
+        "Confirm",
+        async (element) => {
+          const answer = await api("POST", "/v1/session/step-up", { method: "password", password: element.password.value });
+          csrf = answer.csrf_token;
+          step().then(resolve, reject);
+        },
+      );
+      show("Confirm it is you", h("p", {}, "For this change, enter your password again."), page);
+    });
+  }
+}
+
+async function setUpAuthenticator() {
+  const texts = await api("GET", "/v1/consent-texts");
+  const consent = texts.texts.find((text) => text.purpose === "totp");
+  const page = form(
+    [
+      h("p", { id: "consent-text" }, consent.text),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "agree", required: true }), "I agree"),
+    ],
+    "Continue",
+    async (element) => {
+      if (!element.agree.checked) return fail("Agree to the text above to continue.");
+      const started = await withStepUp(() => api("POST", "/v1/mfa/totp", { name: "Authenticator app", consent: consent.version }));
+      scanPage(started);
+    },
+  );
+  show("Add an authenticator app", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
+}
+
+function grouped(secret) {
+  return secret.replace(/=+$/, "").match(/.{1,4}/g).join(" ");
+}
+
+function scanPage(started) {
+  const secret = grouped(started.secret);
+  const copy = h("button", { type: "button", class: "secondary", onclick: async () => {
+    await navigator.clipboard.writeText(started.secret.replace(/=+$/, ""));
+    notify("The key was copied.");
+  } }, "Copy the key");
+  const page = form(
+    field("Code from the app", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+    "Confirm",
+    async (element) => {
+      const confirmed = await api("POST", `/v1/mfa/totp/${encodeURIComponent(started.id)}/confirm`, { code: element.code.value.trim() });
+      if (confirmed.session) csrf = confirmed.session.csrf_token;
+      if (confirmed.backup_codes) return backupCodesPage(confirmed.backup_codes);
+      await homePage();
+      notify("Your authenticator app is set up.");
+    },
+  );
+  show("Scan this code with your authenticator app",
+    h("img", { class: "qr", src: `data:image/png;base64,${started.qr_png}`, alt: "QR code for your authenticator app" }),
+    h("p", {}, "Or type this key into the app:"),
+    h("p", { class: "secret", id: "secret" }, secret),
+    copy,
+    page);
+}
+
+function backupCodesPage(codes) {
+  const text = `Backup codes (each works once):\n${codes.join("\n")}\n`;
+  const download = h("a", { class: "button", download: "backup-codes.txt", href: URL.createObjectURL(new Blob([text], { type: "text/plain" })) }, "Download");
+  const saved = h("input", { type: "checkbox", id: "saved" });
+  const done = h("button", { type: "button", onclick: async () => {
+    if (!saved.checked) return fail("Confirm that you saved your backup codes first.");
+    await homePage();
+    notify("Your authenticator app is set up.");
+  } }, "Done");
+  show("Save your backup codes",
+    h("p", {}, "If you lose your phone, each of these codes signs you in once. They are shown only now."),
+    h("ol", { class: "codes", id: "backup-codes" }, codes.map((code) => h("li", {}, code))),
+    h("button", { type: "button", class: "secondary", onclick: async () => { await navigator.clipboard.writeText(text); notify("The codes were copied."); } }, "Copy"),
+    download,
+    h("button", { type: "button", class: "secondary", onclick: () => window.print() }, "Print"),
+    h("label", { class: "inline", for: "saved" }, saved, "I saved my backup codes"),
+    done);
+}
+
+homePage().catch((error) => {
+  view.replaceChildren(h("p", { class: "error", role: "alert" }, error instanceof ApiError ? explain(error) : "The page could not start."));
+});

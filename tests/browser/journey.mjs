@@ -1,0 +1,279 @@
+// The self-service web UI in a real browser: Debian's Chromium driven by playwright-core, against the app served by
+// mfa-host (the repository's spin.toml) on each storage backend. A new user signs up, adds an authenticator app
+// (TOTP codes computed here from the key the page shows, by this file's own RFC 6238), saves the backup codes,
+// signs out and in again with a code, signs in on a second browser with a backup code, and signs the other
+// session out. Every page is checked with axe-core (no serious or critical violation) and for CSP violations, and
+// photographed at desktop and phone sizes into target/browser-artifacts/.
+//
+// Usage: node tests/browser/journey.mjs (from the repository; mfa-host from MFA_HOST or target/debug/mfa-host,
+// Chromium from CHROMIUM or /usr/bin/chromium; DATABASE_URL / REDIS_URL as the Rust suite reads them).
+
+import { spawn, execFileSync } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "..", "..");
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const artifacts = join(repo, "target", "browser-artifacts");
+mkdirSync(artifacts, { recursive: true });
+
+const PASSWORD = "correct horse battery staple";
+let passed = 0;
+const started = Date.now();
+
+function ok(what) {
+  passed += 1;
+  console.log(`ok - ${what}`);
+}
+
+function check(condition, what) {
+  if (!condition) throw new Error(`not ok - ${what}`);
+  ok(what);
+}
+
+// --- RFC 6238 (HMAC-SHA-1, 6 digits, 30-second steps), written here from the RFC.
+
+function base32(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of text.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+function totp(key, unixSeconds) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const digest = createHmac("sha1", key).update(counter).digest();
+  const offset = digest[19] & 0x0f;
+  const binary = digest.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 1_000_000).padStart(6, "0");
+}
+
+// --- The app under test.
+
+function adminUrl() {
+  return process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+}
+
+async function serve(backend) {
+  const work = mkdtempSync(join(tmpdir(), "mfa-ui-"));
+  const env = {
+    ...process.env,
+    SPIN_VARIABLE_API_KEY: randomBytes(24).toString("base64url"),
+    SPIN_VARIABLE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+    SPIN_VARIABLE_CODE_PEPPER: randomBytes(24).toString("base64url"),
+    SPIN_VARIABLE_STORAGE: backend,
+  };
+  let database = null;
+  if (backend === "redis-postgres") {
+    database = `mfa_ui_${randomBytes(6).toString("hex")}`;
+    execFileSync("psql", [adminUrl(), "-qc", `CREATE DATABASE ${database}`]);
+    const postgres = new URL(adminUrl());
+    const redis = new URL(process.env.REDIS_URL || "redis://127.0.0.1:6379");
+    Object.assign(env, {
+      SPIN_VARIABLE_POSTGRES_HOST: postgres.hostname,
+      SPIN_VARIABLE_POSTGRES_PORT: postgres.port || "5432",
+      SPIN_VARIABLE_POSTGRES_USER: decodeURIComponent(postgres.username || "postgres"),
+      SPIN_VARIABLE_POSTGRES_PASSWORD: decodeURIComponent(postgres.password || ""),
+      SPIN_VARIABLE_POSTGRES_DATABASE: database,
+      SPIN_VARIABLE_POSTGRES_SSLMODE: "disable",
+      SPIN_VARIABLE_REDIS_HOST: redis.hostname,
+      SPIN_VARIABLE_REDIS_PORT: redis.port || "6379",
+      SPIN_VARIABLE_REDIS_PASSWORD: decodeURIComponent(redis.password || ""),
+      SPIN_VARIABLE_REDIS_KEY_PREFIX: `mfa-ui-${database}:`,
+    });
+  }
+  writeFileSync(join(work, "runtime-config.toml"), `[sqlite_database.default]\ntype = "spin"\npath = "${join(work, "mfa.db")}"\n`);
+  const host = process.env.MFA_HOST || join(repo, "target", "debug", "mfa-host");
+  const child = spawn(host, [
+    "up", "--from", join(repo, "spin.toml"), "--listen", "127.0.0.1:0",
+    "--runtime-config-file", join(work, "runtime-config.toml"),
+    "--startup-request", "POST", "/v1/admin/migrate", "--startup-bearer-variable", "api_key",
+    "--cache-dir", join(repo, "target", "mfa-host-cache"),
+  ], { cwd: repo, env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stderr.on("data", (chunk) => { log += chunk; });
+  const base = await new Promise((resolveBase, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`mfa-host did not announce itself:\n${log}`)), 120_000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const found = out.match(/^Serving (http:\S+)$/m);
+      if (found) { clearTimeout(timer); resolveBase(found[1]); }
+    });
+    child.on("exit", (code) => reject(new Error(`mfa-host stopped (${code}):\n${log}`)));
+  });
+  const stop = () => {
+    child.kill();
+    rmSync(work, { recursive: true, force: true });
+    if (database) execFileSync("psql", [adminUrl(), "-qc", `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]);
+  };
+  return { base, stop, log: () => log };
+}
+
+// --- Checks every page goes through.
+
+const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+
+async function audit(page, name, backend) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const results = await globalThis.axe.run(document, { resultTypes: ["violations"] });
+    return results.violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target).join(", ")})`);
+  });
+  check(violations.length === 0, `${backend}: "${name}" has no serious or critical accessibility violation ${violations.join("; ")}`);
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(SIZES.desktop);
+}
+
+async function heading(page, name) {
+  await page.getByRole("heading", { level: 1, name }).waitFor({ timeout: 10_000 });
+}
+
+async function newPage(browser, cspViolations) {
+  const context = await browser.newContext({ viewport: SIZES.desktop, locale: "en-GB" });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+  page.on("pageerror", (error) => cspViolations.push(`page error: ${error.message}`));
+  return page;
+}
+
+// --- The journey.
+
+async function journey(browser, backend) {
+  const app = await serve(backend);
+  const problems = [];
+  try {
+    const page = await newPage(browser, problems);
+    await page.goto(app.base);
+    await heading(page, "Sign in");
+    await audit(page, "sign-in", backend);
+
+    // Sign up, then sign in: no second factor yet.
+    await page.getByRole("link", { name: "Create one" }).click();
+    await heading(page, "Create an account");
+    await audit(page, "sign-up", backend);
+    const email = `ui-${backend}-${randomBytes(3).toString("hex")}@example.com`;
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("aaaaaaaaaaaa");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("alert").waitFor();
+    check((await page.getByRole("alert").textContent()).length > 0, `${backend}: a weak password is explained, not shown as JSON`);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await heading(page, "Sign in");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("wrong password here");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("That email and password do not match an account.").waitFor();
+    ok(`${backend}: a wrong password gets a plain message`);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await heading(page, "Your account security");
+    check(await page.getByText("Two-step verification is off").isVisible(), `${backend}: signed in, without a second factor`);
+    await audit(page, "home-without-factor", backend);
+
+    // Add an authenticator app: consent, the QR code and the key, a code from the key, the backup codes.
+    await page.getByRole("button", { name: "Add an authenticator app" }).click();
+    await heading(page, "Add an authenticator app");
+    check((await page.locator("#consent-text").textContent()).includes("authenticator"), `${backend}: the consent text is shown`);
+    await audit(page, "consent", backend);
+    await page.getByLabel("I agree").check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await heading(page, "Scan this code with your authenticator app");
+    check(await page.getByRole("img", { name: "QR code for your authenticator app" }).isVisible(), `${backend}: the QR code is shown`);
+    await audit(page, "scan", backend);
+    const key = base32(await page.locator("#secret").textContent());
+    check(key.length === 20, `${backend}: the key on the page is 160 bits`);
+    await page.getByLabel("Code from the app").fill(totp(key, Date.now() / 1000) === "000000" ? "111111" : "000000");
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByText("That code did not work").waitFor();
+    ok(`${backend}: a wrong code is explained`);
+    await page.getByLabel("Code from the app").fill(totp(key, Date.now() / 1000));
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await heading(page, "Save your backup codes");
+    const codes = await page.locator("#backup-codes li").allTextContents();
+    check(codes.length === 10, `${backend}: ten backup codes are shown once`);
+    await audit(page, "backup-codes", backend);
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByText("Confirm that you saved your backup codes first.").waitFor();
+    await page.getByLabel("I saved my backup codes").check();
+    await page.getByRole("button", { name: "Done" }).click();
+    await heading(page, "Your account security");
+    check(await page.getByText("10 backup codes left.").isVisible(), `${backend}: the authenticator is listed with the codes left`);
+    await audit(page, "home", backend);
+
+    // Sign out, then in again with the next code from the app.
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await heading(page, "Sign in");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await heading(page, "Two-step verification");
+    await audit(page, "second-factor", backend);
+    await page.getByRole("textbox", { name: "Code" }).fill(totp(key, Date.now() / 1000 + 30));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await heading(page, "Your account security");
+    ok(`${backend}: signed in with the authenticator app`);
+
+    // A second browser signs in with a backup code; the first signs it out.
+    const other = await newPage(browser, problems);
+    await other.goto(app.base);
+    await heading(other, "Sign in");
+    await other.getByLabel("Email").fill(email);
+    await other.getByLabel("Password").fill(PASSWORD);
+    await other.getByRole("button", { name: "Sign in" }).click();
+    await heading(other, "Two-step verification");
+    await other.getByRole("radio", { name: "Backup code" }).check();
+    await other.getByRole("textbox", { name: "Backup code" }).fill(codes[0]);
+    await other.getByRole("button", { name: "Verify" }).click();
+    await heading(other, "Your account security");
+    ok(`${backend}: signed in with a backup code in a second browser`);
+    await page.reload();
+    await heading(page, "Your account security");
+    check((await page.locator("ul.cards").last().locator("li").count()) === 2, `${backend}: both sessions are listed`);
+    await page.getByRole("button", { name: "Sign out all other sessions" }).click();
+    await page.getByText("Signed out 1 other session.").waitFor();
+    await other.reload();
+    await heading(other, "Sign in");
+    ok(`${backend}: the other browser is signed out`);
+
+    check(problems.length === 0, `${backend}: no CSP violation or script error ${problems.join("; ")}`);
+  } catch (error) {
+    console.error(app.log().slice(-3000));
+    throw error;
+  } finally {
+    app.stop();
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+try {
+  for (const backend of ["sqlite", "redis-postgres"]) await journey(browser, backend);
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed in ${((Date.now() - started) / 1000).toFixed(2)}s`);
