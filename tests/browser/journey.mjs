@@ -1,8 +1,10 @@
 // The self-service web UI in a real browser: Debian's Chromium driven by playwright-core, against the app served by
 // mfa-host (the repository's spin.toml) on each storage backend. A new user signs up, adds an authenticator app
 // (TOTP codes computed here from the key the page shows, by this file's own RFC 6238), saves the backup codes,
-// signs out and in again with a code, signs in on a second browser with a backup code, and signs the other
-// session out. Every page is checked with axe-core (no serious or critical violation) and for CSP violations, and
+// signs out and in again with a code, signs in on a second browser with a backup code, signs the other session
+// out, renames the authenticator, adds a phone (codes through a fake Twilio), signs in by SMS on a remembered
+// device and stops trusting it, reads the security activity page by page, changes the password, downloads their
+// data, removes the phone and deletes the account. Every page is checked with axe-core (no serious or critical violation) and for CSP violations, and
 // photographed at desktop and phone sizes into target/browser-artifacts/.
 //
 // Usage: node tests/browser/journey.mjs (from the repository; mfa-host from MFA_HOST or target/debug/mfa-host,
@@ -15,6 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { createServer } from "node:http";
 
 import { chromium } from "playwright-core";
 
@@ -59,16 +62,42 @@ function totp(key, unixSeconds) {
   return String(binary % 1_000_000).padStart(6, "0");
 }
 
+// --- A fake of Twilio's Messages API on loopback: accepts every message as Twilio does (201 with a SID).
+
+async function fakeTwilio() {
+  const messages = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => { body += chunk; });
+    request.on("end", () => {
+      messages.push(Object.fromEntries(new URLSearchParams(body)));
+      response.writeHead(201, { "content-type": "application/json" });
+      response.end(JSON.stringify({ sid: `SM${randomBytes(16).toString("hex")}`, status: "queued" }));
+    });
+  });
+  await new Promise((listening) => server.listen(0, "127.0.0.1", listening));
+  const lastCode = (to) => {
+    const message = [...messages].reverse().find((sent) => sent.To === to);
+    if (!message) throw new Error(`no message to ${to}`);
+    return message.Body.match(/\b(\d{6})\b/)[1];
+  };
+  return { url: `http://127.0.0.1:${server.address().port}`, lastCode, close: () => server.close() };
+}
+
 // --- The app under test.
 
 function adminUrl() {
   return process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 }
 
-async function serve(backend) {
+async function serve(backend, twilio) {
   const work = mkdtempSync(join(tmpdir(), "mfa-ui-"));
   const env = {
     ...process.env,
+    SPIN_VARIABLE_TWILIO_API_BASE: twilio.url,
+    SPIN_VARIABLE_TWILIO_ACCOUNT_SID: "AC00000000000000000000000000000001",
+    SPIN_VARIABLE_TWILIO_AUTH_TOKEN: "fake-auth-token",
+    SPIN_VARIABLE_TWILIO_FROM: "+15005550006",
     SPIN_VARIABLE_API_KEY: randomBytes(24).toString("base64url"),
     SPIN_VARIABLE_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
     SPIN_VARIABLE_CODE_PEPPER: randomBytes(24).toString("base64url"),
@@ -158,8 +187,8 @@ async function newPage(browser, cspViolations) {
 
 // --- The journey.
 
-async function journey(browser, backend) {
-  const app = await serve(backend);
+async function journey(browser, backend, twilio) {
+  const app = await serve(backend, twilio);
   const problems = [];
   try {
     const page = await newPage(browser, problems);
@@ -256,6 +285,83 @@ async function journey(browser, backend) {
     await heading(other, "Sign in");
     ok(`${backend}: the other browser is signed out`);
 
+    // Rename the authenticator; add a phone (consent, a code by SMS).
+    await page.getByRole("button", { name: "Rename Authenticator app" }).click();
+    await heading(page, "Rename your authenticator");
+    await page.getByLabel("Name").fill("Work phone");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("The authenticator was renamed.").waitFor();
+    check(await page.getByText("Authenticator app: Work phone").isVisible(), `${backend}: the authenticator was renamed`);
+    await page.getByRole("button", { name: "Add a phone for text messages" }).click();
+    await heading(page, "Add a phone");
+    check((await page.locator("#consent-text").textContent()).includes("Twilio"), `${backend}: the SMS consent text is shown`);
+    await audit(page, "add-phone", backend);
+    await page.getByLabel("Phone number, with the country code").fill("+44 7700 900123");
+    await page.getByLabel("I agree").check();
+    await page.getByRole("button", { name: "Send a code" }).click();
+    await heading(page, "Confirm your phone");
+    await page.getByLabel("Code from the text message").fill(twilio.lastCode("+447700900123"));
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByText("Your phone is set up.").waitFor();
+    check(await page.getByText(/Text message \(SMS\): \+44/).isVisible(), `${backend}: the phone is listed`);
+
+    // Sign in again with a code by SMS, remembering this device: it is listed as trusted, then not.
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await heading(page, "Sign in");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await heading(page, "Two-step verification");
+    await page.getByRole("radio", { name: "Text message (SMS)" }).check();
+    await page.getByRole("button", { name: "Send me a code" }).click();
+    await page.getByText(/A code was sent to \+44/).waitFor();
+    await page.getByRole("textbox", { name: "Code" }).fill(twilio.lastCode("+447700900123"));
+    await page.getByLabel("Remember this device for 30 days").check();
+    await page.getByRole("button", { name: "Verify" }).click();
+    await heading(page, "Your account security");
+    check(await page.getByRole("button", { name: "Stop trusting Chrome on Linux" }).isVisible(), `${backend}: this browser is trusted`);
+    await page.getByRole("button", { name: "Stop trusting Chrome on Linux" }).click();
+    await page.getByText("Chrome on Linux is no longer trusted.").waitFor();
+    ok(`${backend}: the browser is no longer trusted`);
+
+    // The security activity, in plain words, newest first, with older pages.
+    await page.getByRole("link", { name: "Security activity" }).click();
+    await heading(page, "Security activity");
+    const activity = await page.locator("#activity li strong").allTextContents();
+    check(activity.includes("Phone added") && activity.includes("Signed in"), `${backend}: the activity reads as sentences`);
+    check(activity.length === 20 && await page.getByRole("button", { name: "Older events" }).isVisible(), `${backend}: the activity is paged`);
+    await audit(page, "activity", backend);
+    await page.getByRole("button", { name: "Older events" }).click();
+    await page.getByRole("button", { name: "Back" }).click();
+    await heading(page, "Your account security");
+
+    // Change the password; download the data; remove the phone; delete the account.
+    await page.getByRole("button", { name: "Change password" }).click();
+    await heading(page, "Change your password");
+    await page.getByLabel("Current password").fill(PASSWORD);
+    await page.getByLabel("New password").fill(`${PASSWORD} again`);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByText("Your password was changed").waitFor();
+    ok(`${backend}: the password was changed`);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download my data" }).click()]);
+    const exported = JSON.parse(readFileSync(await download.path(), "utf8"));
+    check(exported.account.email === email, `${backend}: the data downloads as a JSON file`);
+    await page.getByRole("button", { name: /^Remove \+44/ }).click();
+    await page.getByText(/was removed/).waitFor();
+    check(!(await page.getByText(/Text message \(SMS\): \+44/).isVisible()), `${backend}: the phone was removed`);
+    await page.getByRole("button", { name: "Delete my account" }).click();
+    await heading(page, "Delete your account");
+    await audit(page, "delete-account", backend);
+    await page.getByLabel('Type "delete" to confirm').fill("delete");
+    await page.getByRole("button", { name: "Delete my account" }).click();
+    await heading(page, "Sign in");
+    check(await page.getByText("Your account was deleted.").isVisible(), `${backend}: the account was deleted`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(`${PASSWORD} again`);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("That email and password do not match an account.").waitFor();
+    ok(`${backend}: nobody signs in to a deleted account`);
+
     check(problems.length === 0, `${backend}: no CSP violation or script error ${problems.join("; ")}`);
   } catch (error) {
     console.error(app.log().slice(-3000));
@@ -271,9 +377,11 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync"],
 });
+const twilio = await fakeTwilio();
 try {
-  for (const backend of ["sqlite", "redis-postgres"]) await journey(browser, backend);
+  for (const backend of ["sqlite", "redis-postgres"]) await journey(browser, backend, twilio);
 } finally {
   await browser.close();
+  twilio.close();
 }
 console.log(`${passed} passed in ${((Date.now() - started) / 1000).toFixed(2)}s`);

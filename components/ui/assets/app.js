@@ -261,13 +261,25 @@ async function homePage() {
     throw error;
   }
   csrf = current.csrf_token;
-  const [factors, sessions] = await Promise.all([api("GET", "/v1/mfa/factors"), api("GET", "/v1/sessions")]);
+  const [factors, sessions, devices] = await Promise.all([
+    api("GET", "/v1/mfa/factors"),
+    api("GET", "/v1/sessions"),
+    api("GET", "/v1/trusted-devices"),
+  ]);
   show(
     "Your account security",
     h("h2", {}, "Two-step verification"),
     factorsSection(factors),
     h("h2", {}, "Where you are signed in"),
     sessionsSection(sessions.sessions),
+    h("h2", {}, "Trusted devices"),
+    devicesSection(devices.trusted_devices),
+    h("h2", {}, "Your account"),
+    h("p", {}, h("a", { href: "#activity", onclick: (event) => { event.preventDefault(); activityPage(); } }, "Security activity")),
+    h("div", {},
+      h("button", { type: "button", class: "secondary", onclick: changePasswordPage }, "Change password"),
+      h("button", { type: "button", class: "secondary", onclick: downloadData }, "Download my data"),
+      h("button", { type: "button", class: "danger", onclick: deleteAccountPage }, "Delete my account")),
     h("button", { type: "button", class: "secondary", onclick: signOut }, "Sign out"),
   );
 }
@@ -277,12 +289,72 @@ function factorsSection(factors) {
   const list = enabled.length
     ? h("ul", { class: "cards" }, enabled.map((factor) =>
         h("li", {}, h("strong", {}, METHOD_NAMES[factor.kind] || factor.kind), ": ", factor.name,
-          h("br"), h("span", { class: "muted" }, `Added ${when(factor.confirmed_at || factor.created_at)}`))))
+          h("br"), h("span", { class: "muted" }, `Added ${when(factor.confirmed_at || factor.created_at)}`),
+          h("div", {},
+            factor.kind === "totp"
+              ? h("button", { type: "button", class: "secondary", onclick: () => renamePage(factor) }, `Rename ${factor.name}`)
+              : null,
+            h("button", { type: "button", class: "secondary", onclick: () => removeFactor(factor) }, `Remove ${factor.name}`)))))
     : h("p", { class: "notice" }, "Two-step verification is off. Add an authenticator app to protect your account.");
   const codes = enabled.length
     ? h("p", { class: factors.backup_codes.warning ? "error" : "muted" }, `${factors.backup_codes.remaining} backup codes left.`)
     : null;
-  return [list, codes, h("button", { type: "button", onclick: () => setUpAuthenticator() }, "Add an authenticator app")];
+  return [
+    list,
+    codes,
+    h("button", { type: "button", onclick: () => setUpAuthenticator() }, "Add an authenticator app"),
+    h("button", { type: "button", class: "secondary", onclick: () => addPhonePage() }, "Add a phone for text messages"),
+    enabled.length ? h("button", { type: "button", class: "secondary", onclick: newBackupCodes }, "Get new backup codes") : null,
+  ];
+}
+
+function renamePage(factor) {
+  const page = form(
+    field("Name", { type: "text", name: "name", value: factor.name, maxlength: 64, required: true }),
+    "Save",
+    async (element) => {
+      await api("PATCH", `/v1/mfa/totp/${encodeURIComponent(factor.id)}`, { name: element.name.value });
+      await homePage();
+      notify("The authenticator was renamed.");
+    },
+  );
+  show("Rename your authenticator", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
+}
+
+async function removeFactor(factor) {
+  try {
+    const path = factor.kind === "totp" ? "/v1/mfa/totp/" : "/v1/mfa/sms/";
+    await withStepUp(() => api("DELETE", `${path}${encodeURIComponent(factor.id)}`));
+    await homePage();
+    notify(`${factor.name} was removed.`);
+  } catch (error) {
+    if (error instanceof ApiError) fail(explain(error));
+  }
+}
+
+async function newBackupCodes() {
+  try {
+    const answer = await withStepUp(() => api("POST", "/v1/mfa/backup-codes"));
+    backupCodesPage(answer.codes);
+  } catch (error) {
+    if (error instanceof ApiError) fail(explain(error));
+  }
+}
+
+function devicesSection(devices) {
+  if (!devices.length) return h("p", { class: "muted" }, "No device skips two-step verification.");
+  return h("ul", { class: "cards" }, devices.map((device) =>
+    h("li", {}, h("strong", {}, device.label), device.current ? h("span", { class: "muted" }, " (this device)") : null,
+      h("br"), h("span", { class: "muted" }, `Trusted until ${when(device.expires_at)}`),
+      h("div", {}, h("button", { type: "button", class: "secondary", onclick: async () => {
+        try {
+          await api("DELETE", `/v1/trusted-devices/${encodeURIComponent(device.id)}`);
+          await homePage();
+          notify(`${device.label} is no longer trusted.`);
+        } catch (error) {
+          if (error instanceof ApiError) fail(explain(error));
+        }
+      } }, `Stop trusting ${device.label}`)))));
 }
 
 function sessionsSection(sessions) {
@@ -297,7 +369,8 @@ function sessionsSection(sessions) {
   const others = sessions.some((session) => !session.current)
     ? h("button", { type: "button", class: "secondary", onclick: revokeOthers }, "Sign out all other sessions")
     : null;
-  return [h("ul", { class: "cards" }, items), others];
+  const everywhere = h("button", { type: "button", class: "secondary", onclick: signOutEverywhere }, "Sign out everywhere");
+  return [h("ul", { class: "cards" }, items), others, everywhere];
 }
 
 async function revoke(session) {
@@ -320,6 +393,15 @@ async function revokeOthers() {
   }
 }
 
+async function signOutEverywhere() {
+  try {
+    await api("POST", "/v1/sessions/revoke-all");
+  } finally {
+    csrf = null;
+    signInPage("You are signed out everywhere.");
+  }
+}
+
 async function signOut() {
   try {
     await api("DELETE", "/v1/session");
@@ -333,25 +415,53 @@ async function signOut() {
 // Adding an authenticator app
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Runs `step`; when the API asks for a recent sign-in first, asks for the password, steps up, and runs it again. */
+/** Runs `step`; when the API asks for a recent sign-in first, asks the user to confirm it is them (a second factor
+ * when they have one, else the password), steps up, and runs it again. */
 async function withStepUp(step) {
   try {
     return await step();
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== "step_up_required") throw error;
-    return new Promise((resolve, reject) => {
-      const page = form(
-        field("Password", { type: "password", name: "password", autocomplete: "current-password", required: true }),
-        "Confirm",
-        async (element) => {
-          const answer = await api("POST", "/v1/session/step-up", { method: "password", password: element.password.value });
-          csrf = answer.csrf_token;
-          step().then(resolve, reject);
-        },
-      );
-      show("Confirm it is you", h("p", {}, "For this change, enter your password again."), page);
-    });
+    const factors = await api("GET", "/v1/mfa/factors");
+    const methods = [...new Set(factors.factors.filter((factor) => factor.enabled).map((factor) => factor.kind))];
+    if (methods.length && factors.backup_codes.remaining > 0) methods.push("backup_code");
+    return new Promise((resolve, reject) => stepUpPage(methods, async (body) => {
+      const answer = await api("POST", "/v1/session/step-up", body);
+      csrf = answer.csrf_token;
+      step().then(resolve, reject);
+    }));
   }
+}
+
+function stepUpPage(methods, confirm) {
+  if (!methods.length) {
+    const page = form(
+      field("Password", { type: "password", name: "password", autocomplete: "current-password", required: true }),
+      "Confirm",
+      (element) => confirm({ method: "password", password: element.password.value }),
+    );
+    return show("Confirm it is you", h("p", {}, "For this change, enter your password again."), page);
+  }
+  let method = methods[0];
+  const choices = h("fieldset", {}, h("legend", {}, "Confirm with"),
+    methods.map((name) =>
+      h("label", { class: "inline" },
+        h("input", { type: "radio", name: "method", value: name, checked: name === method, onchange: () => { method = name; send.hidden = method !== "sms"; } }),
+        METHOD_NAMES[name] || name)));
+  const send = h("button", { type: "button", class: "secondary", hidden: method !== "sms", onclick: async () => {
+    try {
+      const sent = await api("POST", "/v1/session/step-up/sms", {});
+      notify(`A code was sent to ${sent.phone}.`);
+    } catch (error) {
+      if (error instanceof ApiError) fail(explain(error));
+    }
+  } }, "Send me a code");
+  const page = form(
+    [choices, send, ...field("Code", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true })],
+    "Confirm",
+    (element) => confirm({ method, code: element.code.value.trim() }),
+  );
+  show("Confirm it is you", h("p", {}, "For this change, confirm with your second factor."), page);
 }
 
 async function setUpAuthenticator() {
@@ -418,6 +528,154 @@ function backupCodesPage(codes) {
     h("button", { type: "button", class: "secondary", onclick: () => window.print() }, "Print"),
     h("label", { class: "inline", for: "saved" }, saved, "I saved my backup codes"),
     done);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A phone for text messages
+// ---------------------------------------------------------------------------------------------------------------
+
+async function addPhonePage() {
+  const texts = await api("GET", "/v1/consent-texts");
+  const consent = texts.texts.find((text) => text.purpose === "sms");
+  const page = form(
+    [
+      ...field("Phone number, with the country code", { type: "tel", name: "phone", autocomplete: "tel", placeholder: "+44 7700 900123", required: true }),
+      h("p", { id: "consent-text" }, consent.text),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "agree", required: true }), "I agree"),
+    ],
+    "Send a code",
+    async (element) => {
+      if (!element.agree.checked) return fail("Agree to the text above to continue.");
+      const added = await withStepUp(() => api("POST", "/v1/mfa/sms", { phone: element.phone.value, consent: consent.version }));
+      confirmPhonePage(added);
+    },
+  );
+  show("Add a phone", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
+}
+
+function confirmPhonePage(added) {
+  const page = form(
+    field("Code from the text message", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+    "Confirm",
+    async (element) => {
+      const confirmed = await api("POST", `/v1/mfa/sms/${encodeURIComponent(added.id)}/confirm`, { code: element.code.value.trim() });
+      if (confirmed.session) csrf = confirmed.session.csrf_token;
+      if (confirmed.backup_codes) return backupCodesPage(confirmed.backup_codes);
+      await homePage();
+      notify("Your phone is set up.");
+    },
+  );
+  show("Confirm your phone", h("p", {}, `We sent a code to ${added.phone}.`), page);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Security activity
+// ---------------------------------------------------------------------------------------------------------------
+
+const EVENT_TEXTS = {
+  registered: "Account created",
+  login_succeeded: "Signed in",
+  login_failed: "A sign-in failed (wrong password)",
+  login_throttled: "Sign-in attempts were paused after too many failures",
+  login_risk: "A sign-in looked unusual",
+  login_challenge_issued: "Two-step verification was asked for",
+  second_factor_succeeded: "Two-step verification succeeded",
+  second_factor_failed: "A wrong verification code was entered",
+  second_factor_locked: "Verification was paused after too many wrong codes",
+  second_factor_skipped: "A trusted device skipped two-step verification",
+  session_created: "A session started",
+  session_revoked: "A session was signed out",
+  session_expired: "A session expired",
+  session_evicted: "An old session was signed out to make room",
+  session_rotated: "A session was renewed",
+  step_up_succeeded: "You confirmed it was you",
+  password_changed: "Password changed",
+  password_change_failed: "A password change failed (wrong current password)",
+  mfa_totp_enabled: "Authenticator app added",
+  mfa_totp_removed: "Authenticator app removed",
+  mfa_sms_enabled: "Phone added",
+  mfa_sms_removed: "Phone removed",
+  sms_sent: "A code was sent by text message",
+  backup_codes_created: "Backup codes created",
+  backup_codes_regenerated: "New backup codes created",
+  device_trusted: "A device was trusted",
+  trusted_device_revoked: "A device is no longer trusted",
+  trusted_devices_voided: "Trusted devices were reset",
+  consent_given: "You gave consent",
+  consent_withdrawn: "You withdrew consent",
+  data_exported: "Your data was downloaded",
+  second_factor_recovered: "Support removed your second factors",
+};
+
+function describe(event) {
+  return EVENT_TEXTS[event.kind] || event.kind.replaceAll("_", " ").replace(/^./, (first) => first.toUpperCase());
+}
+
+async function activityPage(before) {
+  const query = before ? `?before=${before}&limit=20` : "?limit=20";
+  const page = await api("GET", `/v1/activity${query}`);
+  const items = page.events.map((event) => {
+    const place = event.location ? [event.location.city, event.location.country].filter(Boolean).join(", ") : null;
+    return h("li", {}, h("strong", {}, describe(event)), h("br"),
+      h("span", { class: "muted" }, [when(event.at), event.ip, place].filter(Boolean).join(" · ")));
+  });
+  show(
+    "Security activity",
+    items.length ? h("ul", { class: "cards", id: "activity" }, items) : h("p", {}, "Nothing yet."),
+    page.next_before ? h("button", { type: "button", class: "secondary", onclick: () => activityPage(page.next_before) }, "Older events") : null,
+    h("button", { type: "button", class: "secondary", onclick: homePage }, "Back"),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Password, data, deletion
+// ---------------------------------------------------------------------------------------------------------------
+
+function changePasswordPage() {
+  const page = form(
+    [
+      ...field("Current password", { type: "password", name: "current", autocomplete: "current-password", required: true }),
+      ...field("New password", { type: "password", name: "next", autocomplete: "new-password", required: true, minlength: 8 }),
+    ],
+    "Change password",
+    async (element) => {
+      const answer = await api("POST", "/v1/password", { current_password: element.current.value, new_password: element.next.value });
+      await homePage();
+      notify(`Your password was changed; ${answer.revoked.length} other session${answer.revoked.length === 1 ? " was" : "s were"} signed out.`);
+    },
+  );
+  show("Change your password", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
+}
+
+async function downloadData() {
+  try {
+    const data = await withStepUp(() => api("GET", "/v1/account/export"));
+    const link = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" })), download: "my-account-data.json" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    await homePage();
+    notify("Your data was downloaded.");
+  } catch (error) {
+    if (error instanceof ApiError) fail(explain(error));
+  }
+}
+
+function deleteAccountPage() {
+  const page = form(
+    [
+      h("p", {}, "This deletes your account, your second factors and your sessions. It cannot be undone."),
+      ...field('Type "delete" to confirm', { type: "text", name: "confirm", autocomplete: "off", required: true }),
+    ],
+    "Delete my account",
+    async (element) => {
+      if (element.confirm.value.trim().toLowerCase() !== "delete") return fail('Type "delete" to confirm.');
+      await withStepUp(() => api("DELETE", "/v1/account"));
+      csrf = null;
+      signInPage("Your account was deleted.");
+    },
+  );
+  show("Delete your account", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
 }
 
 homePage().catch((error) => {

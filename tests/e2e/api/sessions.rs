@@ -239,3 +239,34 @@ fn twenty_parallel_refreshes_of_one_token_rotate_it_once() {
         assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "{backend:?}");
     }
 }
+
+#[test]
+fn the_activity_is_read_page_by_page_newest_first() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        assert_eq!(app.register("pages@example.com", PASSWORD).status, 201);
+        let tokens: Vec<String> = (0..3)
+            .map(|_| app.login("pages@example.com", PASSWORD, &[]).json()["token"].as_str().unwrap().to_owned())
+            .collect();
+        let bearer = format!("Bearer {}", tokens[2]);
+        let page = |query: &str| app.request("GET", &format!("/v1/activity{query}"), &[("authorization", &bearer)], "");
+        let everything = page("").json();
+        let all: Vec<i64> =
+            everything["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+        assert!(all.len() >= 7 && all.windows(2).all(|pair| pair[0] > pair[1]), "{backend:?}: {all:?}");
+        assert_eq!(everything["next_before"], serde_json::Value::Null, "one page holds them all");
+        let (mut seen, mut query) = (Vec::new(), "?limit=3".to_owned());
+        loop {
+            let answer = page(&query).json();
+            seen.extend(answer["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()));
+            match answer["next_before"].as_i64() {
+                Some(before) => query = format!("?limit=3&before={before}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all, "{backend:?}: the pages hold every event once, in order");
+        for bad in ["?limit=0", "?limit=101", "?before=0", "?before=x"] {
+            assert_eq!(page(bad).error_code(), "invalid_field", "{backend:?} {bad}");
+        }
+    }
+}

@@ -339,3 +339,29 @@ fn several_named_authenticators_are_listed_and_each_answers_a_challenge() {
         login_with_code(&app, "many@example.com", &totp(&secrets[0], unix_now() + 30));
     }
 }
+
+#[test]
+fn an_authenticator_is_renamed_by_its_owner_only() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let (_, token) = enrolled(&app, "names@example.com");
+        let id = get(&app, &token, "/v1/mfa/factors").json()["factors"][0]["id"].as_str().unwrap().to_owned();
+        let rename = |token: &str, id: &str, body: &str| {
+            app.request(
+                "PATCH",
+                &format!("/v1/mfa/totp/{id}"),
+                &[("authorization", &bearer(token)), ("content-type", "application/json")],
+                body,
+            )
+        };
+        let renamed = rename(&token, &id, r#"{"name": "  Work phone "}"#);
+        assert_eq!((renamed.status, renamed.json()["name"].as_str()), (200, Some("Work phone")), "{backend:?}");
+        assert_eq!(get(&app, &token, "/v1/mfa/factors").json()["factors"][0]["name"], "Work phone");
+        let long = serde_json::json!({"name": "x".repeat(65)}).to_string();
+        assert_eq!(rename(&token, &id, &long).error_code(), "invalid_name", "{backend:?}");
+        assert_eq!(rename(&token, "nope", r#"{"name": "A"}"#).status, 404);
+        let stranger = signed_in(&app, "stranger@example.com");
+        assert_eq!(rename(&stranger, &id, r#"{"name": "Mine now"}"#).status, 404, "{backend:?}");
+        assert_eq!(get(&app, &token, "/v1/mfa/factors").json()["factors"][0]["name"], "Work phone");
+    }
+}

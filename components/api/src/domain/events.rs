@@ -92,9 +92,9 @@ pub fn record_expired(ctx: &Ctx) {
     }
 }
 
-/// The user's events, newest first, at most `limit`.
-pub fn of_user(ctx: &Ctx, user_id: &str, limit: i64) -> Result<Vec<Value>, super::error::Error> {
-    Ok(events::for_user(ctx.store()?.db(), user_id, limit)?)
+/// The user's events before event id `before`, newest first, at most `limit`.
+pub fn of_user(ctx: &Ctx, user_id: &str, before: i64, limit: i64) -> Result<Vec<Value>, super::error::Error> {
+    Ok(events::for_user(ctx.store()?.db(), user_id, before, limit)?)
 }
 
 /// Every user's events after event id `after`, oldest first, at most `limit` ([`events::feed`]).

@@ -4,7 +4,8 @@
 //! - `POST /v1/mfa/totp` `{"name"?, "consent"}`: starts an authenticator enrollment (the secret shown once, as
 //!   Base32, as the `otpauth://` URI and as its QR code, SVG text and PNG in Base64); `GET
 //!   /v1/mfa/totp/{id}/qr.svg` and `qr.png` serve the QR code until it is confirmed; `POST
-//!   /v1/mfa/totp/{id}/confirm` `{"code"}` enables it; `DELETE /v1/mfa/totp/{id}` removes one.
+//!   /v1/mfa/totp/{id}/confirm` `{"code"}` enables it; `PATCH /v1/mfa/totp/{id}` `{"name"}` renames one and `DELETE`
+//!   removes it.
 //! - `POST /v1/mfa/sms` `{"phone", "consent"}`: a phone gets a code; `POST /v1/mfa/sms/{id}/confirm` `{"code"}`
 //!   enables it; `DELETE /v1/mfa/sms/{id}` removes it.
 //!
@@ -38,6 +39,12 @@ const TOTP: &str = "/v1/mfa/totp/";
 
 /// The path prefix of one phone.
 const PHONE: &str = "/v1/mfa/sms/";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rename {
+    name: Option<String>,
+}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -166,6 +173,15 @@ fn remove(request: &Request, ctx: &Ctx, prefix: &str, kind: FactorKind) -> Answe
     let id = path_id(request, prefix);
     factors::remove(ctx, &session, id, kind)?;
     Ok(Reply::json(200, &json!({"removed": id})))
+}
+
+/// `PATCH /v1/mfa/totp/{id}` `{"name"}`: renames an authenticator (no step-up: the name protects nothing).
+pub fn totp_rename(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, _) = caller::session(request, ctx)?;
+    let body: Rename = body::json(request)?;
+    let id = path_id(request, TOTP);
+    let name = totp::rename(ctx, &session, id, body.name)?;
+    Ok(Reply::json(200, &json!({"id": id, "name": name})))
 }
 
 /// `DELETE /v1/mfa/totp/{id}`.

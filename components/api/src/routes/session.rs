@@ -2,7 +2,8 @@
 //! `POST /v1/session/refresh` (a new token; the old one stops working at once), `POST /v1/session/step-up`
 //! `{"method", "code"?, "password"?}` and `POST /v1/session/step-up/sms` `{"phone_id"?}`, `GET /v1/sessions` (the
 //! current one flagged), `DELETE /v1/sessions/{id}`, `POST /v1/sessions/revoke-others`,
-//! `POST /v1/sessions/revoke-all`, and `GET /v1/activity` (the user's security events, newest first, at most 100).
+//! `POST /v1/sessions/revoke-all`, and `GET /v1/activity` (the user's security events, newest first, a page of at
+//! most 100).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -17,12 +18,12 @@ use crate::domain::events;
 use crate::domain::mfa::step_up::{self, StepUp};
 use crate::domain::sessions;
 use crate::http::cookies::clear_session_cookie;
-use crate::http::{Reply, Request, body};
+use crate::http::{Reply, Request, body, query};
 
 /// The path prefix of one session.
 const ONE_SESSION: &str = "/v1/sessions/";
 
-/// The most events `GET /v1/activity` shows.
+/// The most events `GET /v1/activity` shows at once (and by default).
 const ACTIVITY_LIMIT: i64 = 100;
 
 #[derive(Deserialize)]
@@ -126,8 +127,15 @@ pub fn revoke_all(request: &Request, ctx: &Ctx) -> Answer {
     Ok(Reply::json(200, &json!({"revoked": revoked})).with_header("set-cookie", clear_session_cookie()))
 }
 
-/// `GET /v1/activity`.
+/// `GET /v1/activity?before=<id>&limit=<n>`: a page of the user's events, newest first; `next_before` (when there
+/// are older ones) is the `before` of the next page.
 pub fn activity(request: &Request, ctx: &Ctx) -> Answer {
     let (session, _) = caller::session(request, ctx)?;
-    Ok(Reply::json(200, &json!({"events": events::of_user(ctx, &session.user_id, ACTIVITY_LIMIT)?})))
+    let before = query::integer(request, "before", i64::MAX, 1, i64::MAX)?;
+    let limit = query::integer(request, "limit", ACTIVITY_LIMIT, 1, ACTIVITY_LIMIT)?;
+    let mut page = events::of_user(ctx, &session.user_id, before, limit + 1)?;
+    let more = page.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_before = if more { page.last().and_then(|event| event["id"].as_i64()) } else { None };
+    Ok(Reply::json(200, &json!({"events": page, "next_before": next_before})))
 }

@@ -38,7 +38,7 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/account/export", &[("GET", accounts::export)]),
     ("/v1/mfa/factors", &[("GET", mfa::list)]),
     ("/v1/mfa/totp", &[("POST", mfa::totp_start)]),
-    ("/v1/mfa/totp/{id}", &[("DELETE", mfa::totp_remove)]),
+    ("/v1/mfa/totp/{id}", &[("PATCH", mfa::totp_rename), ("DELETE", mfa::totp_remove)]),
     ("/v1/mfa/totp/{id}/confirm", &[("POST", mfa::totp_confirm)]),
     ("/v1/mfa/totp/{id}/qr.svg", &[("GET", mfa::totp_qr_svg)]),
     ("/v1/mfa/totp/{id}/qr.png", &[("GET", mfa::totp_qr_png)]),

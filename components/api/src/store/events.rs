@@ -220,14 +220,15 @@ fn event_json(row: &[SqlValue]) -> Option<serde_json::Value> {
     }
 }
 
-/// The user's events, newest first, with their personal data where it still exists.
-pub fn for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<serde_json::Value>, DbError> {
+/// The user's events before event id `before`, newest first, at most `limit`, with their personal data where it
+/// still exists.
+pub fn for_user(db: &Db, user_id: &str, before: i64, limit: i64) -> Result<Vec<serde_json::Value>, DbError> {
     let rows = db.query(
         &format!(
             "SELECT {SHOWN} FROM security_events e LEFT JOIN security_event_personal p ON p.event_id = e.id \
-             WHERE e.user_id = $1 ORDER BY e.id DESC LIMIT $2"
+             WHERE e.user_id = $1 AND e.id < $2 ORDER BY e.id DESC LIMIT $3"
         ),
-        &[SqlValue::Text(user_id.to_owned()), SqlValue::Int(limit)],
+        &[SqlValue::Text(user_id.to_owned()), SqlValue::Int(before), SqlValue::Int(limit)],
     )?;
     Ok(rows.iter().filter_map(|row| event_json(row)).collect())
 }

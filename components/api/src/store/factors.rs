@@ -119,6 +119,15 @@ pub fn enable(db: &Db, id: &str, now: i64) -> Result<bool, DbError> {
     Ok(changed == 1)
 }
 
+/// Renames the user's authenticator `id`; whether there was one.
+pub fn rename(db: &Db, user_id: &str, id: &str, name: &str) -> Result<bool, DbError> {
+    let changed = db.execute(
+        "UPDATE mfa_configurations SET name = $1 WHERE id = $2 AND user_id = $3 AND kind = 'totp'",
+        &texts(&[name, id, user_id]),
+    )?;
+    Ok(changed == 1)
+}
+
 /// Replaces the sealed secret of `id` (re-encryption under the current key).
 pub fn reseal(db: &Db, id: &str, sealed: &Sealed) -> Result<(), DbError> {
     db.execute(

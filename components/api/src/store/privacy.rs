@@ -136,7 +136,7 @@ pub fn export(db: &Db, user_id: &str, at: i64) -> Result<Option<Value>, DbError>
     for (name, columns, rest) in SECTIONS {
         document.insert((*name).to_owned(), json!(section(db, user_id, columns, rest)?));
     }
-    document.insert("security_events".to_owned(), json!(events::for_user(db, user_id, i64::MAX)?));
+    document.insert("security_events".to_owned(), json!(events::for_user(db, user_id, i64::MAX, i64::MAX)?));
     Ok(Some(Value::Object(document)))
 }
 

@@ -82,6 +82,16 @@ fn checked_name(name: Option<String>) -> Result<String, Error> {
     Ok(name)
 }
 
+/// Renames the session user's authenticator `id` to `name` (checked as at enrollment; empty: "Authenticator"); the
+/// name it now has.
+pub fn rename(ctx: &Ctx, session: &Session, id: &str, name: Option<String>) -> Result<String, Error> {
+    let name = checked_name(name)?;
+    if !stored::rename(ctx.store()?.db(), &session.user_id, id, &name)? {
+        return Err(Error::FactorNotFound);
+    }
+    Ok(name)
+}
+
 /// Starts an enrollment for the session's user (step-up checked by the caller), who gave `consent` to the
 /// authenticator text in force ([`consent::require`]).
 pub fn start(ctx: &Ctx, session: &Session, name: Option<String>, consent: Option<&str>) -> Result<Enrollment, Error> {
