@@ -214,10 +214,18 @@ async function journey(browser, backend, twilio) {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByText("That email and password do not match an account.").waitFor();
     ok(`${backend}: a wrong password gets a plain message`);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // With the keyboard only: Tab to each field from the page's start, Enter to send.
+    await page.getByLabel("Email").fill("");
+    await page.getByLabel("Password").fill("");
+    await page.locator("#main").focus();
+    await page.keyboard.press("Tab");
+    check(await page.evaluate(() => document.activeElement.name) === "email", `${backend}: Tab reaches the email field first`);
+    await page.keyboard.type(email);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
     await heading(page, "Your account security");
-    check(await page.getByText("Two-step verification is off").isVisible(), `${backend}: signed in, without a second factor`);
+    check(await page.getByText("Two-step verification is off").isVisible(), `${backend}: signed in with the keyboard, without a second factor`);
     await audit(page, "home-without-factor", backend);
 
     // Add an authenticator app: consent, the QR code and the key, a code from the key, the backup codes.
@@ -314,7 +322,13 @@ async function journey(browser, backend, twilio) {
     await heading(page, "Two-step verification");
     await page.getByRole("radio", { name: "Text message (SMS)" }).check();
     await page.getByRole("button", { name: "Send me a code" }).click();
-    await page.getByText(/A code was sent to \+44/).waitFor();
+    await page.getByText(/A code was sent to \+44.* 1 more can be sent\./).waitFor();
+    ok(`${backend}: the SMS page says how many more codes can be sent`);
+    await page.getByRole("button", { name: "Send me a code" }).click();
+    await page.getByText("No more can be sent for a while.").waitFor();
+    await page.getByRole("button", { name: "Send me a code" }).click();
+    await page.getByRole("alert").getByText(/^Too many attempts\. Try again in \d+ minutes\.$/).waitFor();
+    ok(`${backend}: a refused send says when to try again, not a status code`);
     await page.getByRole("textbox", { name: "Code" }).fill(twilio.lastCode("+447700900123"));
     await page.getByLabel("Remember this device for 30 days").check();
     await page.getByRole("button", { name: "Verify" }).click();

@@ -611,6 +611,15 @@ fn check_sliding_window() -> Result<()> {
     let four = [now - 5, now - 400, now - 10, now - 300];
     let decision = throttle.call_check_sliding(&mut store, limit, &four, now)?;
     assert_wait(decision, 300..=301, now, |t| Ok(throttle.call_check_sliding(&mut store, limit, &four, t)?))?;
+    // What is left is what the same window allows: 3, then 1 with two counted (one aged out), never below 0.
+    assert_eq!(throttle.call_sliding_left(&mut store, limit, &[], now)?, 3);
+    assert_eq!(throttle.call_sliding_left(&mut store, limit, &[now - 10, now - 20, now - 600], now)?, 1);
+    assert_eq!(throttle.call_sliding_left(&mut store, limit, &four, now)?, 0);
+    for recent in [&[now - 1][..], &[now - 1, now - 2], &[now - 1, now - 2, now - 3]] {
+        let left = throttle.call_sliding_left(&mut store, limit, recent, now)?;
+        let allowed = throttle.call_check_sliding(&mut store, limit, recent, now)? == Decision::Allowed;
+        assert_eq!(left > 0, allowed, "{recent:?}");
+    }
     Ok(())
 }
 

@@ -123,6 +123,10 @@ impl wit_throttle::Guest for Component {
         throttle::check_sliding(&limit.into(), &recent, now).into()
     }
 
+    fn sliding_left(limit: wit_throttle::FixedLimit, recent: Vec<u64>, now: u64) -> u32 {
+        throttle::sliding_left(&limit.into(), &recent, now)
+    }
+
     fn check_delay(
         policy: wit_throttle::GrowingDelay,
         counter: Option<wit_throttle::DelayCounter>,

@@ -326,8 +326,7 @@ pub fn count_fixed(limit: &FixedLimit, counter: Option<&WindowCounter>, now: u64
 /// the count reaches `max`; then the wait lasts until enough of the counted times age out for one more event to
 /// fit: `t + window - now` for the time that must go last (at least 1).
 pub fn check_sliding(limit: &FixedLimit, recent: &[u64], now: u64) -> Decision {
-    let mut counted: Vec<u64> =
-        recent.iter().copied().filter(|&t| now.checked_sub(t).is_none_or(|age| age < limit.window)).collect();
+    let mut counted = in_window(limit, recent, now);
     let max = usize::try_from(limit.max).unwrap_or(usize::MAX);
     if counted.len() < max {
         return Decision::Allowed;
@@ -340,6 +339,18 @@ pub fn check_sliding(limit: &FixedLimit, recent: &[u64], now: u64) -> Decision {
         // Only with a zero limit (an invalid policy): nothing ever fits.
         None => Decision::RetryAfter(limit.window.max(1)),
     }
+}
+
+/// The times of `recent` that a sliding window of `limit` still counts at `now` (future ones too: a clock that
+/// went back must not free slots).
+fn in_window(limit: &FixedLimit, recent: &[u64], now: u64) -> Vec<u64> {
+    recent.iter().copied().filter(|&t| now.checked_sub(t).is_none_or(|age| age < limit.window)).collect()
+}
+
+/// How many more events fit `limit` as a sliding window at `now`, given the times of `recent` events.
+pub fn sliding_left(limit: &FixedLimit, recent: &[u64], now: u64) -> u32 {
+    let counted = u32::try_from(in_window(limit, recent, now).len()).unwrap_or(u32::MAX);
+    limit.max.saturating_sub(counted)
 }
 
 /// The delay in force after `failures` failures: none (0) while within the free failures, then
@@ -640,6 +651,16 @@ mod tests {
         assert_eq!(check_sliding(&LIMIT, &[T0 - 600, T0 - 100, T0 - 10], T0), Decision::Allowed);
         // One second younger still counts, and ages out in 1 s.
         assert_eq!(check_sliding(&LIMIT, &[T0 - 599, T0 - 100, T0 - 10], T0), Decision::RetryAfter(1));
+    }
+
+    #[test]
+    fn what_is_left_of_a_sliding_window_is_what_check_sliding_allows() {
+        assert_eq!(sliding_left(&LIMIT, &[], T0), 3);
+        assert_eq!(sliding_left(&LIMIT, &[T0 - 100, T0 - 600, T0 + 5], T0), 1, "the aged-out one is free again");
+        assert_eq!(sliding_left(&LIMIT, &[T0 - 1, T0 - 2, T0 - 3, T0 - 4], T0), 0, "never below zero");
+        for recent in [vec![], vec![T0 - 10], vec![T0 - 10, T0 - 20], vec![T0 - 10, T0 - 20, T0 - 30]] {
+            assert_eq!(sliding_left(&LIMIT, &recent, T0) > 0, check_sliding(&LIMIT, &recent, T0) == Decision::Allowed);
+        }
     }
 
     #[test]

@@ -233,7 +233,8 @@ function secondFactorPage(challenge) {
     send.disabled = true;
     try {
       const sent = await api("POST", "/v1/login/sms", { challenge_id: challenge.challenge_id });
-      notify(`A code was sent to ${sent.phone}.${sent.sends_left !== undefined ? ` ${sent.sends_left} more can be sent.` : ""}`);
+      const more = sent.sends_left === 0 ? " No more can be sent for a while." : ` ${sent.sends_left} more can be sent.`;
+      notify(`A code was sent to ${sent.phone}.${more}`);
     } catch (error) {
       if (error instanceof ApiError) fail(explain(error));
     } finally {

@@ -105,9 +105,10 @@ fn sends_are_limited_per_phone_per_address_per_country_and_per_day() {
         let twilio = FakeTwilio::start();
         let app = app_with(backend, &twilio, &[("sms_limit_ip", "5/3600")]);
         let token = signed_in(&app, "limits@example.com");
-        // Three sends to one phone in 10 minutes, not four.
-        for _ in 0..3 {
-            assert_eq!(add_phone(&app, &token, "+44 7700 900001").status, 201, "{backend:?}");
+        // Three sends to one phone in 10 minutes, not four; each answer says how many more may follow.
+        for left in [2, 1, 0] {
+            let added = add_phone(&app, &token, "+44 7700 900001");
+            assert_eq!((added.status, added.json()["sends_left"].as_i64()), (201, Some(left)), "{backend:?}");
         }
         let fourth = add_phone(&app, &token, "+44 7700 900001");
         assert_eq!(

@@ -210,6 +210,7 @@ pub fn registration(
 /// Checks and counts one SMS send to `phone` (E.164) in country calling code `country`, asked from address key
 /// `ip_key`, under every SMS limit at once: the per-phone sliding window (one counter slot per allowed send, holding
 /// its time) and the toll-fraud caps per address, per country and per day. Nothing is counted when any refuses.
+/// Allowed, it answers how many more sends to this phone the window allows after this one.
 pub fn sms_send(
     counters: &dyn Counters,
     policy: &ThrottlePolicy,
@@ -218,7 +219,7 @@ pub fn sms_send(
     country: &str,
     ip_key: &str,
     now: i64,
-) -> Result<Result<(), Throttled>, StoreError> {
+) -> Result<Result<u32, Throttled>, StoreError> {
     let moment = at(now);
     let slots = usize::try_from(policy.sms_per_phone.max.min(MAX_PHONE_SLOTS)).unwrap_or(1);
     let mut keys: Vec<String> = (0..slots).map(|slot| digest_key("sms:phone", &[phone, &slot.to_string()])).collect();
@@ -250,7 +251,8 @@ pub fn sms_send(
             }
             writes.push(fixed_write(throttle::count_fixed(*limit, counter, moment), limit.window, moment));
         }
-        Step::Write(writes, Ok(()))
+        let after: Vec<u64> = recent.iter().copied().chain([moment]).collect();
+        Step::Write(writes, Ok(throttle::sliding_left(policy.sms_per_phone, &after, moment)))
     })
 }
 

@@ -73,8 +73,10 @@ pub fn login(request: &Request, ctx: &Ctx) -> Answer {
 /// `POST /v1/login/sms`.
 pub fn send_sms(request: &Request, ctx: &Ctx) -> Answer {
     let body: SendSms = body::json(request)?;
-    let (phone, expires_at) = challenge::send_sms(ctx, &body.challenge_id, body.phone_id.as_deref())?;
-    Ok(Reply::json(200, &json!({"sent": true, "phone": phone.masked(), "expires_at": expires_at})))
+    let (phone, sent) = challenge::send_sms(ctx, &body.challenge_id, body.phone_id.as_deref())?;
+    let answer =
+        json!({"sent": true, "phone": phone.masked(), "expires_at": sent.expires_at, "sends_left": sent.sends_left});
+    Ok(Reply::json(200, &answer))
 }
 
 /// `POST /v1/login/verify`.

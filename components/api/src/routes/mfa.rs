@@ -197,7 +197,8 @@ pub fn sms_add(request: &Request, ctx: &Ctx) -> Answer {
     let phone = &added.phone;
     Ok(Reply::json(
         201,
-        &json!({"id": phone.id, "phone": phone.masked(), "enabled": false, "code_expires_at": added.code_expires_at}),
+        &json!({"id": phone.id, "phone": phone.masked(), "enabled": false, "code_expires_at": added.sent.expires_at,
+          "sends_left": added.sent.sends_left}),
     ))
 }
 

@@ -86,8 +86,10 @@ pub fn step_up(request: &Request, ctx: &Ctx) -> Answer {
 pub fn step_up_sms(request: &Request, ctx: &Ctx) -> Answer {
     let (session, _) = caller::session(request, ctx)?;
     let body: SendSms = body::json_or_default(request)?;
-    let (phone, expires_at) = step_up::send_sms(ctx, &session, body.phone_id.as_deref())?;
-    Ok(Reply::json(200, &json!({"sent": true, "phone": phone.masked(), "expires_at": expires_at})))
+    let (phone, sent) = step_up::send_sms(ctx, &session, body.phone_id.as_deref())?;
+    let answer =
+        json!({"sent": true, "phone": phone.masked(), "expires_at": sent.expires_at, "sends_left": sent.sends_left});
+    Ok(Reply::json(200, &answer))
 }
 
 /// `GET /v1/sessions`.

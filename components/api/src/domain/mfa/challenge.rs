@@ -12,7 +12,7 @@
 use serde_json::json;
 
 use super::factors::methods_of;
-use super::sms::{self, pick_phone};
+use super::sms::{self, Sent, pick_phone};
 use super::verify::{self, Attempt};
 use crate::bindings::mfa::session::{throttle, tokens};
 use crate::domain::context::Ctx;
@@ -87,7 +87,7 @@ fn refused(ctx: &Ctx, key: &str, max_checks: u32) -> Error {
 
 /// Sends an SMS code for challenge `challenge_id` to the user's phone `phone_id` (or their first): the phone and
 /// the code's expiry.
-pub fn send_sms(ctx: &Ctx, challenge_id: &str, phone_id: Option<&str>) -> Result<(Phone, i64), Error> {
+pub fn send_sms(ctx: &Ctx, challenge_id: &str, phone_id: Option<&str>) -> Result<(Phone, Sent), Error> {
     let key = tokens::storage_key(challenge_id.trim()).map_err(|_| Error::ChallengeInvalid)?;
     let limits = ctx.throttles()?;
     let db = ctx.store()?.db();
@@ -97,8 +97,8 @@ pub fn send_sms(ctx: &Ctx, challenge_id: &str, phone_id: Option<&str>) -> Result
         None => return Err(refused(ctx, &key, limits.checks_per_code)),
     };
     let phone = pick_phone(db, &user_id, phone_id)?;
-    let expires_at = sms::send_code(ctx, &phone, &sms_binding(&key), None)?;
-    Ok((phone, expires_at))
+    let sent = sms::send_code(ctx, &phone, &sms_binding(&key), None)?;
+    Ok((phone, sent))
 }
 
 /// A code for a challenge.

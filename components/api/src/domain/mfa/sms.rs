@@ -43,9 +43,17 @@ fn enrollment_binding(id: &str) -> String {
     format!("enroll:{id}")
 }
 
-/// Sends a new code for `binding` to `phone`, on behalf of the phone's user (and session, if any); the code's
-/// expiry.
-pub fn send_code(ctx: &Ctx, phone: &Phone, binding: &str, session_id: Option<&str>) -> Result<i64, Error> {
+/// A code sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// When it expires.
+    pub expires_at: i64,
+    /// How many more codes the phone's sending limit allows now (what a user can be told before asking again).
+    pub sends_left: u32,
+}
+
+/// Sends a new code for `binding` to `phone`, on behalf of the phone's user (and session, if any).
+pub fn send_code(ctx: &Ctx, phone: &Phone, binding: &str, session_id: Option<&str>) -> Result<Sent, Error> {
     let uid = Some(phone.user_id.as_str());
     let twilio = Twilio::new(ctx.settings.twilio().map_err(|error| {
         eprintln!("sms: {error}");
@@ -57,13 +65,16 @@ pub fn send_code(ctx: &Ctx, phone: &Phone, binding: &str, session_id: Option<&st
     let store = ctx.store()?;
     let ip_key = throttles::address_key(ctx.client().ip);
     let now = ctx.now;
-    if let Err(throttled) =
-        throttles::sms_send(store.counters(), &limits, &caps, &phone.e164, &phone.country_code, &ip_key, now)?
-    {
-        let detail = json!({"limit": throttled.limit, "retry_after": throttled.retry_after, "factor_id": phone.id});
-        events::record(ctx, EventKind::SmsThrottled, uid, session_id, detail);
-        return Err(Error::Throttled(throttled));
-    }
+    let sends_left =
+        match throttles::sms_send(store.counters(), &limits, &caps, &phone.e164, &phone.country_code, &ip_key, now)? {
+            Ok(left) => left,
+            Err(throttled) => {
+                let detail =
+                    json!({"limit": throttled.limit, "retry_after": throttled.retry_after, "factor_id": phone.id});
+                events::record(ctx, EventKind::SmsThrottled, uid, session_id, detail);
+                return Err(Error::Throttled(throttled));
+            }
+        };
     let failed = |_| Error::Internal("a code could not be made");
     let code = numeric_codes::generate_numeric_code(DIGITS).map_err(failed)?;
     let hash = numeric_codes::hash_numeric_code(&pepper, binding, &code).map_err(failed)?;
@@ -79,7 +90,7 @@ pub fn send_code(ctx: &Ctx, phone: &Phone, binding: &str, session_id: Option<&st
         Ok(_) => {
             let detail = json!({"factor_id": phone.id, "country_code": phone.country_code});
             events::record(ctx, EventKind::SmsSent, uid, session_id, detail);
-            Ok(expires_at)
+            Ok(Sent { expires_at, sends_left })
         }
         Err(error) => {
             // The code never reached the user: it must not stay usable.
@@ -149,8 +160,8 @@ pub fn pick_phone(db: &Db, user_id: &str, phone_id: Option<&str>) -> Result<Phon
 pub struct Added {
     /// The phone, waiting for confirmation.
     pub phone: Phone,
-    /// When its code expires.
-    pub code_expires_at: i64,
+    /// The code sent to it.
+    pub sent: Sent,
 }
 
 /// Adds `number` as the session user's phone and sends it a code (step-up checked by the caller), the user having
@@ -174,7 +185,7 @@ pub fn add_phone(ctx: &Ctx, session: &Session, number: &str, consent: Option<&st
     let detail = json!({"factor_id": phone.id});
     events::record(ctx, EventKind::MfaSmsEnrollmentStarted, Some(&session.user_id), sid, detail);
     match send_code(ctx, &phone, &enrollment_binding(&phone.id), sid) {
-        Ok(code_expires_at) => Ok(Added { phone, code_expires_at }),
+        Ok(sent) => Ok(Added { phone, sent }),
         Err(refusal) => {
             // Nothing to confirm: the phone goes again.
             if let Err(error) = crate::store::factors::remove(db, &session.user_id, &phone.id, FactorKind::Sms) {

@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::sms::{self, pick_phone};
+use super::sms::{self, Sent, pick_phone};
 use super::verify::{self, Attempt};
 use crate::domain::context::Ctx;
 use crate::domain::enforcement;
@@ -97,9 +97,9 @@ fn check_password(ctx: &Ctx, session: &Session, password: &str) -> Result<(), Er
 }
 
 /// Sends an SMS code for a step-up of `session` to the user's phone `phone_id` (or their first): the phone and
-/// the code's expiry.
-pub fn send_sms(ctx: &Ctx, session: &Session, phone_id: Option<&str>) -> Result<(Phone, i64), Error> {
+/// the code sent.
+pub fn send_sms(ctx: &Ctx, session: &Session, phone_id: Option<&str>) -> Result<(Phone, Sent), Error> {
     let phone = pick_phone(ctx.store()?.db(), &session.user_id, phone_id)?;
-    let expires_at = sms::send_code(ctx, &phone, &sms_binding(&session.id), Some(&session.id))?;
-    Ok((phone, expires_at))
+    let sent = sms::send_code(ctx, &phone, &sms_binding(&session.id), Some(&session.id))?;
+    Ok((phone, sent))
 }
