@@ -2,6 +2,12 @@
 //! compiled into the component ([`assets`]), with the headers a page needs to be safe ([`answer`]). The pages talk
 //! to the API (`/v1/...`, the `api` component of the same app) with the session cookie and the CSRF header, so
 //! this component holds no state, reads no variable and makes no outbound call.
+//!
+//! Why plain HTML and one script with no framework and no build step: the UI is a handful of forms and lists, so
+//! a framework would add more code (and a toolchain, and its updates) than the pages themselves; the script stays
+//! readable as shipped, the CSP can forbid every inline script and style, and the component is a few hundred KB
+//! that serves the same bytes under `spin up` and mfa-host. The browser suite (`tests/browser/journey.mjs`)
+//! drives every flow in Chromium and checks each page with axe-core.
 
 pub mod answer;
 pub mod assets;
