@@ -179,8 +179,8 @@ async function heading(page, name) {
   await page.getByRole("heading", { level: 1, name }).waitFor({ timeout: 10_000 });
 }
 
-async function newPage(browser, cspViolations) {
-  const context = await browser.newContext({ viewport: SIZES.desktop, locale: "en-GB" });
+async function newPage(browser, cspViolations, locale = "en-GB") {
+  const context = await browser.newContext({ viewport: SIZES.desktop, locale });
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   const page = await context.newPage();
   page.on("console", (message) => {
@@ -277,18 +277,35 @@ async function journey(browser, backend, twilio) {
     ok(`${backend}: signed in with the authenticator app`);
 
     // A second browser signs in with a backup code; the first signs it out.
-    const other = await newPage(browser, problems);
-    await other.goto(app.base);
-    await heading(other, "Sign in");
-    await other.getByLabel("Email").fill(email);
-    await other.getByLabel("Password").fill(PASSWORD);
-    await other.getByRole("button", { name: "Sign in" }).click();
-    await heading(other, "Two-step verification");
+    // (A browser set to German: dates follow the user's language.)
+    const other = await newPage(browser, problems, "de-DE");
+    const signInOther = async () => {
+      await other.goto(app.base);
+      await heading(other, "Sign in");
+      await other.getByLabel("Email").fill(email);
+      await other.getByLabel("Password").fill(PASSWORD);
+      await other.getByRole("button", { name: "Sign in" }).click();
+      await heading(other, "Two-step verification");
+    };
+    await signInOther();
+    // A challenge allows five codes; after them it is used up, and the page says to sign in again.
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      await other.getByRole("textbox", { name: "Code" }).fill("000000" === totp(key, Date.now() / 1000) ? "111111" : "000000");
+      await other.getByRole("button", { name: "Verify" }).click();
+      await other.getByRole("alert").waitFor();
+    }
+    await other.getByRole("button", { name: "Verify" }).click();
+    await other.getByText("This sign-in took too long or was used up. Please sign in again.").waitFor();
+    ok(`${backend}: a used-up challenge is explained`);
+    await signInOther();
     await other.getByRole("radio", { name: "Backup code" }).check();
     await other.getByRole("textbox", { name: "Backup code" }).fill(codes[0]);
     await other.getByRole("button", { name: "Verify" }).click();
     await heading(other, "Your account security");
     ok(`${backend}: signed in with a backup code in a second browser`);
+    const lastActive = await other.locator("ul.cards").nth(1).locator(".muted").last().textContent();
+    // German writes 06.12.2026 where the en-GB browser above reads 6 Dec 2026.
+    check(/\d{2}\.\d{2}\.\d{4}/.test(lastActive), `${backend}: dates follow the browser's language (${lastActive})`);
     await page.reload();
     await heading(page, "Your account security");
     check((await page.locator("ul.cards").last().locator("li").count()) === 2, `${backend}: both sessions are listed`);

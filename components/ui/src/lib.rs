@@ -5,8 +5,8 @@
 //!
 //! Why plain HTML and one script with no framework and no build step: the UI is a handful of forms and lists, so
 //! a framework would add more code (and a toolchain, and its updates) than the pages themselves; the script stays
-//! readable as shipped, the CSP can forbid every inline script and style, and the component is a few hundred KB
-//! that serves the same bytes under `spin up` and mfa-host. The browser suite (`tests/browser/journey.mjs`)
+//! readable as shipped, the CSP can forbid every inline script and style, and the component stays small (under
+//! 200 KB), serving the same bytes under `spin up` and mfa-host. The browser suite (`tests/browser/journey.mjs`)
 //! drives every flow in Chromium and checks each page with axe-core.
 
 pub mod answer;
