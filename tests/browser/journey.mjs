@@ -315,9 +315,37 @@ async function journey(browser, backend, twilio) {
     await heading(other, "Sign in");
     ok(`${backend}: the other browser is signed out`);
 
+    // One session signed out by name; then "sign out everywhere" from the other browser ends this one too.
+    const backupSignIn = async (browserPage, code) => {
+      await browserPage.getByLabel("Email").fill(email);
+      await browserPage.getByLabel("Password").fill(PASSWORD);
+      await browserPage.getByRole("button", { name: "Sign in" }).click();
+      await heading(browserPage, "Two-step verification");
+      await browserPage.getByRole("radio", { name: "Backup code" }).check();
+      await browserPage.getByRole("textbox", { name: "Backup code" }).fill(code);
+      await browserPage.getByRole("button", { name: "Verify" }).click();
+      await heading(browserPage, "Your account security");
+    };
+    await backupSignIn(other, codes[2]);
+    await page.reload();
+    await heading(page, "Your account security");
+    await page.getByRole("button", { name: "Sign out Chrome on Linux" }).click();
+    await page.getByText("Signed out Chrome on Linux.").waitFor();
+    await other.reload();
+    await heading(other, "Sign in");
+    ok(`${backend}: one session is signed out by name`);
+    await backupSignIn(other, codes[3]);
+    await other.getByRole("button", { name: "Sign out everywhere" }).click();
+    await heading(other, "Sign in");
+    await page.reload();
+    await heading(page, "Sign in");
+    ok(`${backend}: "sign out everywhere" ends every session`);
+    await backupSignIn(page, codes[4]);
+
     // Rename the authenticator; add a phone (consent, a code by SMS).
     await page.getByRole("button", { name: "Rename Authenticator app" }).click();
     await heading(page, "Rename your authenticator");
+    await audit(page, "rename", backend);
     await page.getByLabel("Name").fill("Work phone");
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByText("The authenticator was renamed.").waitFor();
@@ -330,6 +358,7 @@ async function journey(browser, backend, twilio) {
     await page.getByLabel("I agree").check();
     await page.getByRole("button", { name: "Send a code" }).click();
     await heading(page, "Confirm your phone");
+    await audit(page, "confirm-phone", backend);
     await page.getByLabel("Code from the text message").fill(twilio.lastCode("+447700900123"));
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByText("Your phone is set up.").waitFor();
@@ -374,6 +403,7 @@ async function journey(browser, backend, twilio) {
     // Change the password; download the data; remove the phone; delete the account.
     await page.getByRole("button", { name: "Change password" }).click();
     await heading(page, "Change your password");
+    await audit(page, "change-password", backend);
     await page.getByLabel("Current password").fill(PASSWORD);
     await page.getByLabel("New password").fill(`${PASSWORD} again`);
     await page.getByRole("button", { name: "Change password" }).click();
