@@ -441,6 +441,53 @@ async function journey(browser, backend, twilio) {
     await page.getByText("That email and password do not match an account.").waitFor();
     ok(`${backend}: nobody signs in to a deleted account`);
 
+    // Ten wrong codes lock the checks: a new user with an authenticator sees the pause explained.
+    const locked = `locked-${backend}-${randomBytes(3).toString("hex")}@example.com`;
+    await page.getByRole("link", { name: "Create one" }).click();
+    await heading(page, "Create an account");
+    await page.getByLabel("Email").fill(locked);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await heading(page, "Sign in");
+    const signInLocked = async () => {
+      await page.getByLabel("Email").fill(locked);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+    };
+    await signInLocked();
+    await heading(page, "Your account security");
+    await page.getByRole("button", { name: "Add an authenticator app" }).click();
+    await page.getByLabel("I agree").check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await heading(page, "Scan this code with your authenticator app");
+    const lockedKey = base32(await page.locator("#secret").textContent());
+    await page.getByLabel("Code from the app").fill(totp(lockedKey, Date.now() / 1000));
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await heading(page, "Save your backup codes");
+    await page.getByLabel("I saved my backup codes").check();
+    await page.getByRole("button", { name: "Done" }).click();
+    await heading(page, "Your account security");
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await heading(page, "Sign in");
+    const wrongCode = () => (totp(lockedKey, Date.now() / 1000) === "000000" ? "111111" : "000000");
+    for (let challenge = 0; challenge < 2; challenge += 1) {
+      await signInLocked();
+      await heading(page, "Two-step verification");
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        await page.getByRole("textbox", { name: "Code" }).fill(wrongCode());
+        await page.getByRole("button", { name: "Verify" }).click();
+        await page.getByRole("alert").waitFor();
+      }
+      await page.goto(app.base);
+      await heading(page, "Sign in");
+    }
+    await signInLocked();
+    await heading(page, "Two-step verification");
+    await page.getByRole("textbox", { name: "Code" }).fill(totp(lockedKey, Date.now() / 1000 + 30));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("alert").getByText(/^Too many wrong codes: checking is paused\. Try again in \d+ minutes\.$/).waitFor();
+    ok(`${backend}: a second-factor lock is explained with its wait, even for the right code`);
+
     check(problems.length === 0, `${backend}: no CSP violation or script error ${problems.join("; ")}`);
   } catch (error) {
     console.error(app.log().slice(-3000));
