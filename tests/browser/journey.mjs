@@ -175,6 +175,13 @@ async function audit(page, name, backend) {
   await page.setViewportSize(SIZES.desktop);
 }
 
+/** Fills the sign-in form of `page` with `email` and `password` and sends it. */
+async function signIn(page, email, password) {
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
 async function heading(page, name) {
   await page.getByRole("heading", { level: 1, name }).waitFor({ timeout: 10_000 });
 }
@@ -214,9 +221,7 @@ async function journey(browser, backend, twilio) {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Create account" }).click();
     await heading(page, "Sign in");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill("wrong password here");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, email, "wrong password here");
     await page.getByText("That email and password do not match an account.").waitFor();
     ok(`${backend}: a wrong password gets a plain message`);
     // With the keyboard only: Tab to each field from the page's start, Enter to send.
@@ -266,9 +271,7 @@ async function journey(browser, backend, twilio) {
     // Sign out, then in again with the next code from the app.
     await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await heading(page, "Sign in");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, email, PASSWORD);
     await heading(page, "Two-step verification");
     await audit(page, "second-factor", backend);
     await page.getByRole("textbox", { name: "Code" }).fill(totp(key, Date.now() / 1000 + 30));
@@ -282,9 +285,7 @@ async function journey(browser, backend, twilio) {
     const signInOther = async () => {
       await other.goto(app.base);
       await heading(other, "Sign in");
-      await other.getByLabel("Email").fill(email);
-      await other.getByLabel("Password").fill(PASSWORD);
-      await other.getByRole("button", { name: "Sign in" }).click();
+      await signIn(other, email, PASSWORD);
       await heading(other, "Two-step verification");
     };
     await signInOther();
@@ -317,9 +318,7 @@ async function journey(browser, backend, twilio) {
 
     // One session signed out by name; then "sign out everywhere" from the other browser ends this one too.
     const backupSignIn = async (browserPage, code) => {
-      await browserPage.getByLabel("Email").fill(email);
-      await browserPage.getByLabel("Password").fill(PASSWORD);
-      await browserPage.getByRole("button", { name: "Sign in" }).click();
+      await signIn(browserPage, email, PASSWORD);
       await heading(browserPage, "Two-step verification");
       await browserPage.getByRole("radio", { name: "Backup code" }).check();
       await browserPage.getByRole("textbox", { name: "Backup code" }).fill(code);
@@ -367,9 +366,7 @@ async function journey(browser, backend, twilio) {
     // Sign in again with a code by SMS, remembering this device: it is listed as trusted, then not.
     await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await heading(page, "Sign in");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, email, PASSWORD);
     await heading(page, "Two-step verification");
     await page.getByRole("radio", { name: "Text message (SMS)" }).check();
     await page.getByRole("button", { name: "Send me a code" }).click();
@@ -435,9 +432,7 @@ async function journey(browser, backend, twilio) {
     await page.getByRole("button", { name: "Delete my account" }).click();
     await heading(page, "Sign in");
     check(await page.getByText("Your account was deleted.").isVisible(), `${backend}: the account was deleted`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(`${PASSWORD} again`);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, email, `${PASSWORD} again`);
     await page.getByText("That email and password do not match an account.").waitFor();
     ok(`${backend}: nobody signs in to a deleted account`);
 
@@ -449,12 +444,7 @@ async function journey(browser, backend, twilio) {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Create account" }).click();
     await heading(page, "Sign in");
-    const signInLocked = async () => {
-      await page.getByLabel("Email").fill(locked);
-      await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
-    };
-    await signInLocked();
+    await signIn(page, locked, PASSWORD);
     await heading(page, "Your account security");
     await page.getByRole("button", { name: "Add an authenticator app" }).click();
     await page.getByLabel("I agree").check();
@@ -471,7 +461,7 @@ async function journey(browser, backend, twilio) {
     await heading(page, "Sign in");
     const wrongCode = () => (totp(lockedKey, Date.now() / 1000) === "000000" ? "111111" : "000000");
     for (let challenge = 0; challenge < 2; challenge += 1) {
-      await signInLocked();
+      await signIn(page, locked, PASSWORD);
       await heading(page, "Two-step verification");
       for (let attempt = 0; attempt < 5; attempt += 1) {
         await page.getByRole("textbox", { name: "Code" }).fill(wrongCode());
@@ -481,7 +471,7 @@ async function journey(browser, backend, twilio) {
       await page.goto(app.base);
       await heading(page, "Sign in");
     }
-    await signInLocked();
+    await signIn(page, locked, PASSWORD);
     await heading(page, "Two-step verification");
     await page.getByRole("textbox", { name: "Code" }).fill(totp(lockedKey, Date.now() / 1000 + 30));
     await page.getByRole("button", { name: "Verify" }).click();

@@ -153,6 +153,21 @@ function form(children, submitLabel, action) {
   return element;
 }
 
+/** Runs `action` (a button's); a refusal from the API is shown on the page, as `form` does for a form. */
+async function attempt(action) {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof ApiError) fail(explain(error));
+    else throw error;
+  }
+}
+
+/** A labelled one-time-code input named `code`. */
+function codeField(label) {
+  return field(label, { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true });
+}
+
 function when(seconds) {
   return dates.format(new Date(seconds * 1000));
 }
@@ -209,7 +224,7 @@ function secondFactorPage(challenge) {
         h("input", { type: "radio", name: "method", value: name, checked: name === method, onchange: () => { method = name; update(); } }),
         METHOD_NAMES[name] || name)));
   const send = h("button", { type: "button", class: "secondary", onclick: sendCode }, "Send me a code");
-  const codeFields = field("Code", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true });
+  const codeFields = codeField("Code");
   const page = form(
     [
       choices,
@@ -231,15 +246,13 @@ function secondFactorPage(challenge) {
   );
   async function sendCode() {
     send.disabled = true;
-    try {
+    await attempt(async () => {
       const sent = await api("POST", "/v1/login/sms", { challenge_id: challenge.challenge_id });
       const more = sent.sends_left === 0 ? " No more can be sent for a while." : ` ${sent.sends_left} more can be sent.`;
       notify(`A code was sent to ${sent.phone}.${more}`);
-    } catch (error) {
-      if (error instanceof ApiError) fail(explain(error));
-    } finally {
+    }).finally(() => {
       send.disabled = false;
-    }
+    });
   }
   function update() {
     send.hidden = method !== "sms";
@@ -322,24 +335,20 @@ function renamePage(factor) {
   show("Rename your authenticator", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
 }
 
-async function removeFactor(factor) {
-  try {
+function removeFactor(factor) {
+  return attempt(async () => {
     const path = factor.kind === "totp" ? "/v1/mfa/totp/" : "/v1/mfa/sms/";
     await withStepUp(() => api("DELETE", `${path}${encodeURIComponent(factor.id)}`));
     await homePage();
     notify(`${factor.name} was removed.`);
-  } catch (error) {
-    if (error instanceof ApiError) fail(explain(error));
-  }
+  });
 }
 
-async function newBackupCodes() {
-  try {
+function newBackupCodes() {
+  return attempt(async () => {
     const answer = await withStepUp(() => api("POST", "/v1/mfa/backup-codes"));
     backupCodesPage(answer.codes);
-  } catch (error) {
-    if (error instanceof ApiError) fail(explain(error));
-  }
+  });
 }
 
 function devicesSection(devices) {
@@ -347,15 +356,11 @@ function devicesSection(devices) {
   return h("ul", { class: "cards" }, devices.map((device) =>
     h("li", {}, h("strong", {}, device.label), device.current ? h("span", { class: "muted" }, " (this device)") : null,
       h("br"), h("span", { class: "muted" }, `Trusted until ${when(device.expires_at)}`),
-      h("div", {}, h("button", { type: "button", class: "secondary", onclick: async () => {
-        try {
-          await api("DELETE", `/v1/trusted-devices/${encodeURIComponent(device.id)}`);
-          await homePage();
-          notify(`${device.label} is no longer trusted.`);
-        } catch (error) {
-          if (error instanceof ApiError) fail(explain(error));
-        }
-      } }, `Stop trusting ${device.label}`)))));
+      h("div", {}, h("button", { type: "button", class: "secondary", onclick: () => attempt(async () => {
+        await api("DELETE", `/v1/trusted-devices/${encodeURIComponent(device.id)}`);
+        await homePage();
+        notify(`${device.label} is no longer trusted.`);
+      }) }, `Stop trusting ${device.label}`)))));
 }
 
 function sessionsSection(sessions) {
@@ -374,42 +379,38 @@ function sessionsSection(sessions) {
   return [h("ul", { class: "cards" }, items), others, everywhere];
 }
 
-async function revoke(session) {
-  try {
+function revoke(session) {
+  return attempt(async () => {
     await api("DELETE", `/v1/sessions/${encodeURIComponent(session.id)}`);
     await homePage();
     notify(`Signed out ${session.device_label}.`);
-  } catch (error) {
-    if (error instanceof ApiError) fail(explain(error));
-  }
+  });
 }
 
-async function revokeOthers() {
-  try {
+function revokeOthers() {
+  return attempt(async () => {
     const answer = await api("POST", "/v1/sessions/revoke-others");
     await homePage();
     notify(`Signed out ${answer.revoked.length} other session${answer.revoked.length === 1 ? "" : "s"}.`);
-  } catch (error) {
-    if (error instanceof ApiError) fail(explain(error));
+  });
+}
+
+/** Ends sessions with `method` `path`, then shows the sign-in page with `notice` (whatever the answer). */
+async function endSessions(method, path, notice) {
+  try {
+    await api(method, path);
+  } finally {
+    csrf = null;
+    signInPage(notice);
   }
 }
 
-async function signOutEverywhere() {
-  try {
-    await api("POST", "/v1/sessions/revoke-all");
-  } finally {
-    csrf = null;
-    signInPage("You are signed out everywhere.");
-  }
+function signOutEverywhere() {
+  return endSessions("POST", "/v1/sessions/revoke-all", "You are signed out everywhere.");
 }
 
-async function signOut() {
-  try {
-    await api("DELETE", "/v1/session");
-  } finally {
-    csrf = null;
-    signInPage("You are signed out.");
-  }
+function signOut() {
+  return endSessions("DELETE", "/v1/session", "You are signed out.");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -449,16 +450,12 @@ function stepUpPage(methods, confirm) {
       h("label", { class: "inline" },
         h("input", { type: "radio", name: "method", value: name, checked: name === method, onchange: () => { method = name; send.hidden = method !== "sms"; } }),
         METHOD_NAMES[name] || name)));
-  const send = h("button", { type: "button", class: "secondary", hidden: method !== "sms", onclick: async () => {
-    try {
-      const sent = await api("POST", "/v1/session/step-up/sms", {});
-      notify(`A code was sent to ${sent.phone}.`);
-    } catch (error) {
-      if (error instanceof ApiError) fail(explain(error));
-    }
-  } }, "Send me a code");
+  const send = h("button", { type: "button", class: "secondary", hidden: method !== "sms", onclick: () => attempt(async () => {
+    const sent = await api("POST", "/v1/session/step-up/sms", {});
+    notify(`A code was sent to ${sent.phone}.`);
+  }) }, "Send me a code");
   const page = form(
-    [choices, send, ...field("Code", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true })],
+    [choices, send, ...codeField("Code")],
     "Confirm",
     (element) => confirm({ method, code: element.code.value.trim() }),
   );
@@ -483,6 +480,18 @@ async function setUpAuthenticator() {
   show("Add an authenticator app", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
 }
 
+/** The form that confirms an enrollment at `path` with a code: then the backup codes of a first factor, or the
+ * home page with `done`. A restricted session's new CSRF token is taken from the answer. */
+function confirmForm(label, path, done) {
+  return form(codeField(label), "Confirm", async (element) => {
+    const confirmed = await api("POST", path, { code: element.code.value.trim() });
+    if (confirmed.session) csrf = confirmed.session.csrf_token;
+    if (confirmed.backup_codes) return backupCodesPage(confirmed.backup_codes);
+    await homePage();
+    notify(done);
+  });
+}
+
 function grouped(secret) {
   return secret.replace(/=+$/, "").match(/.{1,4}/g).join(" ");
 }
@@ -493,17 +502,8 @@ function scanPage(started) {
     await navigator.clipboard.writeText(started.secret.replace(/=+$/, ""));
     notify("The key was copied.");
   } }, "Copy the key");
-  const page = form(
-    field("Code from the app", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
-    "Confirm",
-    async (element) => {
-      const confirmed = await api("POST", `/v1/mfa/totp/${encodeURIComponent(started.id)}/confirm`, { code: element.code.value.trim() });
-      if (confirmed.session) csrf = confirmed.session.csrf_token;
-      if (confirmed.backup_codes) return backupCodesPage(confirmed.backup_codes);
-      await homePage();
-      notify("Your authenticator app is set up.");
-    },
-  );
+  const page = confirmForm("Code from the app", `/v1/mfa/totp/${encodeURIComponent(started.id)}/confirm`,
+    "Your authenticator app is set up.");
   show("Scan this code with your authenticator app",
     h("img", { class: "qr", src: `data:image/png;base64,${started.qr_png}`, alt: "QR code for your authenticator app" }),
     h("p", {}, "Or type this key into the app:"),
@@ -555,17 +555,8 @@ async function addPhonePage() {
 }
 
 function confirmPhonePage(added) {
-  const page = form(
-    field("Code from the text message", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
-    "Confirm",
-    async (element) => {
-      const confirmed = await api("POST", `/v1/mfa/sms/${encodeURIComponent(added.id)}/confirm`, { code: element.code.value.trim() });
-      if (confirmed.session) csrf = confirmed.session.csrf_token;
-      if (confirmed.backup_codes) return backupCodesPage(confirmed.backup_codes);
-      await homePage();
-      notify("Your phone is set up.");
-    },
-  );
+  const page = confirmForm("Code from the text message", `/v1/mfa/sms/${encodeURIComponent(added.id)}/confirm`,
+    "Your phone is set up.");
   show("Confirm your phone", h("p", {}, `We sent a code to ${added.phone}.`), page);
 }
 
@@ -648,8 +639,8 @@ function changePasswordPage() {
   show("Change your password", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
 }
 
-async function downloadData() {
-  try {
+function downloadData() {
+  return attempt(async () => {
     const data = await withStepUp(() => api("GET", "/v1/account/export"));
     const link = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" })), download: "my-account-data.json" });
     document.body.append(link);
@@ -657,9 +648,7 @@ async function downloadData() {
     link.remove();
     await homePage();
     notify("Your data was downloaded.");
-  } catch (error) {
-    if (error instanceof ApiError) fail(explain(error));
-  }
+  });
 }
 
 function deleteAccountPage() {

@@ -496,6 +496,12 @@ impl TestApp {
         self.post_with_key_as(path, "application/json", body)
     }
 
+    /// A request with the service API key, its body (if any) as JSON.
+    pub fn with_key(&self, method: &str, path: &str, body: &str) -> Answer {
+        let authorization = format!("Bearer {}", self.api_key);
+        self.request(method, path, &[("authorization", &authorization), ("content-type", "application/json")], body)
+    }
+
     /// As [`TestApp::post_with_key`], with a body of `content_type`.
     pub fn post_with_key_as(&self, path: &str, content_type: &str, body: &str) -> Answer {
         let authorization = format!("Bearer {}", self.api_key);

@@ -116,49 +116,46 @@ fn the_product_backend_finds_or_creates_users_and_revokes_their_sessions() {
 fn the_product_backend_links_unlinks_and_finds_accounts() {
     for backend in BACKENDS {
         let app = TestApp::spawn(backend);
-        let key = format!("Bearer {}", app.api_key);
-        let with_key = |method: &str, path: &str, body: &str| {
-            app.request(method, path, &[("authorization", &key), ("content-type", "application/json")], body)
-        };
         assert_eq!(app.register("lee@example.com", PASSWORD).status, 201);
         let login = app.login("lee@example.com", PASSWORD, &[]).json();
         let id = login["user_id"].as_str().unwrap().to_owned();
         let link = format!("/v1/service/users/{id}/external-id");
 
         // Found by email (normalised, percent-encoded in the path), not by an id nobody has.
-        let by_email = with_key("GET", "/v1/service/users/by-email/Lee%40Example.com", "");
+        let by_email = app.with_key("GET", "/v1/service/users/by-email/Lee%40Example.com", "");
         assert_eq!((by_email.status, by_email.json()["user"]["id"].as_str()), (200, Some(id.as_str())), "{backend:?}");
         assert_eq!(by_email.json()["user"]["external_id"], serde_json::Value::Null);
-        let nobody = with_key("GET", "/v1/service/users/by-external-id/crm%2F1", "");
+        let nobody = app.with_key("GET", "/v1/service/users/by-external-id/crm%2F1", "");
         assert_eq!((nobody.status, nobody.error_code().as_str()), (404, "user_not_found"), "{backend:?}");
-        let malformed = with_key("GET", "/v1/service/users/by-email/not-an-email", "");
+        let malformed = app.with_key("GET", "/v1/service/users/by-email/not-an-email", "");
         assert_eq!((malformed.status, malformed.error_code().as_str()), (400, "invalid_email"), "{backend:?}");
         assert_eq!(app.request("GET", "/v1/service/users/by-external-id/crm%2F1", &[], "").status, 401);
 
         // Linked: found by the product's id, the same answer twice; another user cannot take it.
-        let linked = with_key("PUT", &link, r#"{"external_id": " crm/1 "}"#);
+        let linked = app.with_key("PUT", &link, r#"{"external_id": " crm/1 "}"#);
         assert_eq!((linked.status, linked.json()["user"]["external_id"].as_str()), (200, Some("crm/1")), "{backend:?}");
-        assert_eq!(with_key("PUT", &link, r#"{"external_id": "crm/1"}"#).json(), linked.json());
-        let found = with_key("GET", "/v1/service/users/by-external-id/crm%2F1", "");
+        assert_eq!(app.with_key("PUT", &link, r#"{"external_id": "crm/1"}"#).json(), linked.json());
+        let found = app.with_key("GET", "/v1/service/users/by-external-id/crm%2F1", "");
         assert_eq!(found.json()["user"], linked.json()["user"], "{backend:?}");
-        let other = with_key("POST", "/v1/service/users", r#"{"external_id": "crm-2"}"#).json()["user"]["id"].clone();
+        let other =
+            app.with_key("POST", "/v1/service/users", r#"{"external_id": "crm-2"}"#).json()["user"]["id"].clone();
         let other_link = format!("/v1/service/users/{}/external-id", other.as_str().unwrap());
-        let taken = with_key("PUT", &other_link, r#"{"external_id": "crm/1"}"#);
+        let taken = app.with_key("PUT", &other_link, r#"{"external_id": "crm/1"}"#);
         assert_eq!((taken.status, taken.error_code().as_str()), (409, "external_id_taken"), "{backend:?}");
-        let blank = with_key("PUT", &link, r#"{"external_id": ""}"#);
+        let blank = app.with_key("PUT", &link, r#"{"external_id": ""}"#);
         assert_eq!((blank.status, blank.error_code().as_str()), (400, "invalid_external_id"));
-        let unknown = with_key("PUT", "/v1/service/users/nope/external-id", r#"{"external_id": "crm-9"}"#);
+        let unknown = app.with_key("PUT", "/v1/service/users/nope/external-id", r#"{"external_id": "crm-9"}"#);
         assert_eq!(unknown.status, 404);
 
         // A user the product created has no password: unlinking would leave nothing to sign in with.
-        let orphan = with_key("DELETE", &other_link, "");
+        let orphan = app.with_key("DELETE", &other_link, "");
         assert_eq!((orphan.status, orphan.error_code().as_str()), (409, "external_id_required"), "{backend:?}");
 
         // Unlinked: no longer found by the product's id; the user saw both changes.
-        let unlinked = with_key("DELETE", &link, "");
+        let unlinked = app.with_key("DELETE", &link, "");
         assert_eq!((unlinked.status, unlinked.json()["user"]["external_id"].clone()), (200, serde_json::Value::Null));
-        assert_eq!(with_key("GET", "/v1/service/users/by-external-id/crm%2F1", "").status, 404, "{backend:?}");
-        assert_eq!(with_key("DELETE", &link, "").status, 200, "unlinking an unlinked user changes nothing");
+        assert_eq!(app.with_key("GET", "/v1/service/users/by-external-id/crm%2F1", "").status, 404, "{backend:?}");
+        assert_eq!(app.with_key("DELETE", &link, "").status, 200, "unlinking an unlinked user changes nothing");
         let bearer = format!("Bearer {}", login["token"].as_str().unwrap());
         let activity = app.request("GET", "/v1/activity", &[("authorization", &bearer)], "").json();
         let kinds: Vec<&str> =

@@ -66,15 +66,13 @@ pub fn withdraw(ctx: &Ctx, session: &Session, kind: FactorKind) -> Result<Vec<St
         FactorKind::Totp => stored::list(db, &session.user_id)?.into_iter().map(|totp| totp.id).collect(),
         FactorKind::Sms => phones::list(db, &session.user_id)?.into_iter().map(|phone| phone.id).collect(),
     };
-    if ids.is_empty()
-        && !consents::list(db, &session.user_id)?.iter().any(|c| c.kind == kind && c.withdrawn_at.is_none())
-    {
-        return Err(Error::ConsentNotFound);
-    }
     for id in &ids {
         factors::remove(ctx, session, id, kind)?;
     }
     let withdrawn = consents::withdraw(db, &session.user_id, kind, ctx.now)?;
+    if ids.is_empty() && withdrawn == 0 {
+        return Err(Error::ConsentNotFound);
+    }
     let detail = json!({"purpose": kind, "consents": withdrawn, "factors_removed": ids});
     events::record(ctx, EventKind::ConsentWithdrawn, Some(&session.user_id), Some(&session.id), detail);
     Ok(ids)

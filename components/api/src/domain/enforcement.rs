@@ -29,20 +29,30 @@ pub fn is_restricted(session: &Session) -> bool {
 
 /// User `user_id`'s standing under the policy in force (no database read while factors are optional).
 pub fn status(ctx: &Ctx, user_id: &str) -> Result<EnrollmentStatus, Error> {
+    standing(ctx, user_id, None)
+}
+
+/// As [`status`], given whether the user has a second factor when the caller already knows it.
+fn standing(ctx: &Ctx, user_id: &str, has_factor: Option<bool>) -> Result<EnrollmentStatus, Error> {
     let policy = ctx.enforcement()?;
     if !policy.required {
         return Ok(EnrollmentStatus::Satisfied);
     }
     let db = ctx.store()?.db();
     let user = users::find(db, user_id)?.ok_or(Error::AccountNotFound)?;
+    let has_factor = match has_factor {
+        Some(known) => known,
+        None => factors::has_any(db, user_id)?,
+    };
     let created = u64::try_from(user.created_at).unwrap_or(0);
     let now = u64::try_from(ctx.now).unwrap_or(0);
-    Ok(enrollment::standing(policy, created, factors::has_any(db, user_id)?, now))
+    Ok(enrollment::standing(policy, created, has_factor, now))
 }
 
-/// The proof a sign-in of `user_id` without a second factor (`proof`) gets: restricted past the grace period.
+/// The proof a sign-in of `user_id`, who has no second factor (the caller checked), gets for `proof`: restricted
+/// past the grace period.
 pub fn sign_in_proof(ctx: &Ctx, user_id: &str, proof: &Proof) -> Result<Proof, Error> {
-    Ok(match status(ctx, user_id)? {
+    Ok(match standing(ctx, user_id, Some(false))? {
         EnrollmentStatus::Required => Proof { aal: RESTRICTED_AAL, ..proof.clone() },
         EnrollmentStatus::Satisfied | EnrollmentStatus::InGrace(_) => proof.clone(),
     })

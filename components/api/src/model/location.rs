@@ -29,8 +29,7 @@ impl Location {
         }
         let place = |part: Option<&str>| {
             let part = part.map(str::trim).unwrap_or("");
-            let ok = part.chars().count() <= MAX_PLACE && !part.chars().any(char::is_control);
-            if ok { part.to_owned() } else { String::new() }
+            if usable_place(part) { part.to_owned() } else { String::new() }
         };
         Self { country, region: place(region), city: place(city) }
     }
@@ -39,12 +38,9 @@ impl Location {
     /// unusable refuses the whole (`None`): a country must be exactly two ASCII letters or digits (`XX`: unknown),
     /// a region or city at most 64 characters without control characters.
     pub fn stated(country: &str, region: Option<&str>, city: Option<&str>) -> Option<Self> {
-        let usable_place = |part: Option<&str>| {
-            part.is_none_or(|part| part.chars().count() <= MAX_PLACE && !part.chars().any(char::is_control))
-        };
         let usable_country = country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphanumeric());
-        (usable_country && usable_place(region) && usable_place(city))
-            .then(|| Self::reported(Some(country), region, city))
+        let usable = usable_country && region.is_none_or(usable_place) && city.is_none_or(usable_place);
+        usable.then(|| Self::reported(Some(country), region, city))
     }
 
     /// Whether nothing is known.
@@ -65,6 +61,11 @@ impl Location {
     pub fn to_text(&self) -> String {
         if self.is_unknown() { String::new() } else { self.to_json().to_string() }
     }
+}
+
+/// Whether `part` can be kept as a region or city: at most [`MAX_PLACE`] characters, no control character.
+fn usable_place(part: &str) -> bool {
+    part.chars().count() <= MAX_PLACE && !part.chars().any(char::is_control)
 }
 
 #[cfg(test)]
