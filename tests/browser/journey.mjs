@@ -4,8 +4,10 @@
 // signs out and in again with a code, signs in on a second browser with a backup code, signs the other session
 // out, renames the authenticator, adds a phone (codes through a fake Twilio), signs in by SMS on a remembered
 // device and stops trusting it, reads the security activity page by page, changes the password, downloads their
-// data, removes the phone and deletes the account. Every page is checked with axe-core (no serious or critical violation) and for CSP violations, and
-// photographed at desktop and phone sizes into target/browser-artifacts/.
+// data, removes the phone and deletes the account. Another user adds a passkey on Chromium's virtual authenticator
+// (CDP WebAuthn domain) and signs in with it as the second factor and alone. Every page is checked with axe-core
+// (no serious or critical violation) and for CSP violations, and photographed at desktop and phone sizes into
+// target/browser-artifacts/.
 //
 // Usage: node tests/browser/journey.mjs (from the repository; mfa-host from MFA_HOST or target/debug/mfa-host,
 // Chromium from CHROMIUM or /usr/bin/chromium; DATABASE_URL / REDIS_URL as the Rust suite reads them).
@@ -179,7 +181,7 @@ async function audit(page, name, backend) {
 async function signIn(page, email, password) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 async function heading(page, name) {
@@ -195,6 +197,73 @@ async function newPage(browser, cspViolations, locale = "en-GB") {
   });
   page.on("pageerror", (error) => cspViolations.push(`page error: ${error.message}`));
   return page;
+}
+
+// --- Passkeys, with Chromium's virtual authenticator (CDP WebAuthn domain): a platform authenticator with
+// resident keys and user verification, which answers every ceremony as a real one would. The RP ID is
+// `localhost` (the default), so these pages are served from http://localhost, not 127.0.0.1.
+
+async function passkeyJourney(browser, app, backend, problems) {
+  const page = await newPage(browser, problems);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  const base = app.base.replace("127.0.0.1", "localhost");
+  await page.goto(base);
+  await heading(page, "Sign in");
+  await page.getByRole("link", { name: "Create one" }).click();
+  await heading(page, "Create an account");
+  const email = `passkey-${backend}-${randomBytes(3).toString("hex")}@example.com`;
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await heading(page, "Sign in");
+  await signIn(page, email, PASSWORD);
+  await heading(page, "Your account security");
+
+  // Add a passkey: consent, a name, the browser's ceremony, the backup codes of a first factor.
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await heading(page, "Add a passkey");
+  check((await page.locator("#consent-text").textContent()).includes("passkey"), `${backend}: the passkey consent text is shown`);
+  await audit(page, "add-passkey", backend);
+  await page.getByLabel("Name").fill("This laptop");
+  await page.getByLabel("I agree").check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await heading(page, "Save your backup codes");
+  await page.getByLabel("I saved my backup codes").check();
+  await page.getByRole("button", { name: "Done" }).click();
+  await heading(page, "Your account security");
+  check(await page.getByRole("button", { name: "Remove This laptop" }).isVisible()
+    && await page.getByText("Passkey", { exact: true }).isVisible(), `${backend}: the passkey is listed under its name`);
+  const stored = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  check(stored.credentials.length === 1 && stored.credentials[0].isResidentCredential,
+    `${backend}: the authenticator holds one discoverable passkey`);
+
+  // Sign in with the password and the passkey as the second factor.
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await heading(page, "Sign in");
+  await signIn(page, email, PASSWORD);
+  await heading(page, "Two-step verification");
+  await audit(page, "second-factor-passkey", backend);
+  await page.getByRole("button", { name: "Use your passkey" }).click();
+  await heading(page, "Your account security");
+  ok(`${backend}: signed in with the password and the passkey`);
+
+  // Passwordless: the passkey alone.
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await heading(page, "Sign in");
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await heading(page, "Your account security");
+  ok(`${backend}: signed in with the passkey alone`);
+  const counted = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  check(counted.credentials[0].signCount >= 2, `${backend}: each sign-in used the passkey (its counter advanced)`);
+
+  await page.context().close();
 }
 
 // --- The journey.
@@ -477,6 +546,8 @@ async function journey(browser, backend, twilio) {
     await page.getByRole("button", { name: "Verify" }).click();
     await page.getByRole("alert").getByText(/^Too many wrong codes: checking is paused\. Try again in \d+ minutes\.$/).waitFor();
     ok(`${backend}: a second-factor lock is explained with its wait, even for the right code`);
+
+    await passkeyJourney(browser, app, backend, problems);
 
     check(problems.length === 0, `${backend}: no CSP violation or script error ${problems.join("; ")}`);
   } catch (error) {

@@ -29,6 +29,6 @@ fn mfa_core_runs_in_node_through_jco() -> Result<()> {
     let out = jco_dir.join("generated/mfa-core");
     run(Command::new("node").arg(&jco).arg("transpile").arg(&wasm).arg("-o").arg(&out).arg("--quiet"))?;
     let stdout = run(Command::new("node").arg(jco_dir.join("verify.mjs")).arg(&out).current_dir(&jco_dir))?;
-    assert!(stdout.contains("jco: 20 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("jco: 22 passed, 0 failed"), "{stdout}");
     Ok(())
 }

@@ -1,5 +1,6 @@
 // Runs the mfa-core component in Node, transpiled by jco, as any non-Rust host would: checks the RFC 6238
-// Appendix B vectors through the component's exports and that a bad input comes back as a typed error.
+// Appendix B vectors through the component's exports, that a bad input comes back as a typed error, and a WebAuthn
+// assertion signed here by Node's own WebCrypto (ES256) verified by the component, and refused once tampered with.
 // Usage: node verify.mjs <directory holding the transpiled mfa_core.js>
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -9,7 +10,7 @@ if (!dir) {
   console.error('usage: node verify.mjs <transpiled mfa-core directory>');
   process.exit(2);
 }
-const { otp, secrets } = await import(pathToFileURL(path.resolve(dir, 'mfa_core.js')).href);
+const { otp, secrets, webauthn } = await import(pathToFileURL(path.resolve(dir, 'mfa_core.js')).href);
 
 const seeds = {
   sha1: '12345678901234567890',
@@ -60,6 +61,59 @@ try {
   if (error?.payload?.tag !== 'secret-too-short' || error.payload.val !== 80) {
     failures += 1;
     console.error(`wrong error for a short secret: ${error}`);
+  }
+}
+
+// WebAuthn: a P-256 key made by Node's WebCrypto, its public key as a COSE_Key (CBOR written here), an assertion
+// over authenticator data and the client data's SHA-256, signed by WebCrypto (r || s, turned into DER).
+const { subtle } = globalThis.crypto;
+const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
+const keys = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+const jwk = await subtle.exportKey('jwk', keys.publicKey);
+const [x, y] = [Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')];
+// {1: 2 (EC2), 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y}
+const coseKey = Buffer.concat([Buffer.from([0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20]), x,
+  Buffer.from([0x22, 0x58, 0x20]), y]);
+const rpIdHash = Buffer.from(await subtle.digest('SHA-256', new TextEncoder().encode('example.com')));
+const authenticatorData = Buffer.concat([rpIdHash, Buffer.from([0x05, 0, 0, 0, 5])]); // UP, UV; counter 5
+const challenge = b64url(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: 'https://example.com' }));
+const clientDataHash = Buffer.from(await subtle.digest('SHA-256', clientData));
+const raw = Buffer.from(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey,
+  Buffer.concat([authenticatorData, clientDataHash])));
+const derInteger = (bytes) => {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i += 1;
+  const trimmed = bytes.subarray(i);
+  const body = trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
+  return Buffer.concat([Buffer.from([0x02, body.length]), body]);
+};
+const sequence = Buffer.concat([derInteger(raw.subarray(0, 32)), derInteger(raw.subarray(32))]);
+const signature = Buffer.concat([Buffer.from([0x30, sequence.length]), sequence]);
+const rp = { id: 'example.com', origins: ['https://example.com'], requireUserVerification: true };
+const credential = { id: new Uint8Array(16).fill(1), publicKey: coseKey, signCount: 2, backupEligible: false };
+checked += 1;
+try {
+  const asserted = webauthn.verifyAssertion(rp, challenge, credential, clientData, authenticatorData, signature);
+  if (asserted.signCount !== 5 || asserted.counter !== 'advanced' || !asserted.userVerified) {
+    failures += 1;
+    console.error(`webauthn: unexpected verdict ${JSON.stringify(asserted)}`);
+  }
+} catch (error) {
+  failures += 1;
+  console.error(`webauthn: a WebCrypto assertion was refused: ${JSON.stringify(error?.payload)}`);
+}
+const tampered = Buffer.from(authenticatorData);
+tampered[36] = 6; // another counter than the one signed
+checked += 1;
+try {
+  webauthn.verifyAssertion(rp, challenge, credential, clientData, tampered, signature);
+  failures += 1;
+  console.error('webauthn: a tampered assertion was accepted');
+} catch (error) {
+  if (error?.payload?.tag !== 'bad-signature') {
+    failures += 1;
+    console.error(`webauthn: wrong error for a tampered assertion: ${JSON.stringify(error?.payload)}`);
   }
 }
 

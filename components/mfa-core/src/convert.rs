@@ -4,9 +4,9 @@
 
 use crate::bindings::exports::mfa::core::{
     backup_codes as wit_backup, numeric_codes as wit_numeric, otp as wit_otp, otpauth as wit_otpauth,
-    phone as wit_phone, qr as wit_qr, secrets as wit_secrets,
+    phone as wit_phone, qr as wit_qr, secrets as wit_secrets, webauthn as wit_webauthn,
 };
-use crate::{backup_codes, keyed_hash, numeric_codes, otp, otpauth, phone, qr, secrets};
+use crate::{backup_codes, keyed_hash, numeric_codes, otp, otpauth, phone, qr, secrets, webauthn};
 
 impl From<wit_otp::Algorithm> for otp::Algorithm {
     fn from(algorithm: wit_otp::Algorithm) -> Self {
@@ -133,6 +133,79 @@ impl From<phone::PhoneError> for wit_phone::PhoneError {
             phone::PhoneError::TooShort => Self::TooShort,
             phone::PhoneError::TooLong => Self::TooLong,
             phone::PhoneError::UnknownCountryCode => Self::UnknownCountryCode,
+        }
+    }
+}
+
+impl From<wit_webauthn::RelyingParty> for webauthn::RelyingParty {
+    fn from(rp: wit_webauthn::RelyingParty) -> Self {
+        Self { id: rp.id, origins: rp.origins, require_user_verification: rp.require_user_verification }
+    }
+}
+
+impl From<wit_webauthn::StoredCredential> for webauthn::StoredCredential {
+    fn from(credential: wit_webauthn::StoredCredential) -> Self {
+        Self {
+            id: credential.id,
+            public_key: credential.public_key,
+            sign_count: credential.sign_count,
+            backup_eligible: credential.backup_eligible,
+        }
+    }
+}
+
+impl From<webauthn::client_data::ClientData> for wit_webauthn::ClientData {
+    fn from(data: webauthn::client_data::ClientData) -> Self {
+        Self { ceremony: data.ceremony, challenge: data.challenge, origin: data.origin }
+    }
+}
+
+impl From<webauthn::Registration> for wit_webauthn::Registration {
+    fn from(registration: webauthn::Registration) -> Self {
+        Self {
+            credential_id: registration.credential_id,
+            public_key: registration.public_key,
+            algorithm: registration.algorithm,
+            sign_count: registration.sign_count,
+            aaguid: registration.aaguid.to_vec(),
+            user_verified: registration.user_verified,
+            backup_eligible: registration.backup_eligible,
+            backup_state: registration.backup_state,
+            attestation_format: registration.attestation_format,
+        }
+    }
+}
+
+impl From<webauthn::Assertion> for wit_webauthn::Assertion {
+    fn from(assertion: webauthn::Assertion) -> Self {
+        Self {
+            sign_count: assertion.sign_count,
+            counter: match assertion.counter {
+                webauthn::CounterCheck::Advanced => wit_webauthn::CounterCheck::Advanced,
+                webauthn::CounterCheck::Regressed => wit_webauthn::CounterCheck::Regressed,
+            },
+            user_verified: assertion.user_verified,
+            backup_state: assertion.backup_state,
+        }
+    }
+}
+
+impl From<webauthn::WebauthnError> for wit_webauthn::WebauthnError {
+    fn from(error: webauthn::WebauthnError) -> Self {
+        use webauthn::WebauthnError as E;
+        match error {
+            E::Malformed(what) => Self::Malformed(what),
+            E::WrongCeremony => Self::WrongCeremony,
+            E::ChallengeMismatch => Self::ChallengeMismatch,
+            E::OriginNotAllowed(origin) => Self::OriginNotAllowed(origin),
+            E::CrossOrigin => Self::CrossOrigin,
+            E::RpIdMismatch => Self::RpIdMismatch,
+            E::UserNotPresent => Self::UserNotPresent,
+            E::UserNotVerified => Self::UserNotVerified,
+            E::BackupFlagsInvalid => Self::BackupFlagsInvalid,
+            E::UnsupportedAlgorithm(algorithm) => Self::UnsupportedAlgorithm(algorithm),
+            E::UnsupportedAttestation(format) => Self::UnsupportedAttestation(format),
+            E::BadSignature => Self::BadSignature,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! mfa-core: pure MFA primitives as a WebAssembly component (world `mfa:core/mfa-core`, see `wit/core/`).
 //!
 //! Each WIT interface has a plain module holding its types and logic, with time and randomness passed in so it is
-//! unit-tested natively: [`otp`], [`secrets`], [`otpauth`], [`qr`], [`backup_codes`], [`numeric_codes`],
-//! [`phone`] (and [`keyed_hash`], shared by the code stores). This file only holds the generated bindings and the
+//! unit-tested natively: [`otp`], [`secrets`], [`otpauth`], [`qr`], [`backup_codes`], [`numeric_codes`], [`phone`],
+//! [`webauthn`] (and [`keyed_hash`], shared by the code stores). This file only holds the generated bindings and the
 //! `Guest` implementations, which convert the WIT types (in `convert`) and delegate. Randomness comes from
 //! [`rand::rngs::OsRng`], which on `wasm32-wasip2` reads `wasi:random`. Secrets and peppers received over WIT are
 //! zeroized when the call returns.
@@ -15,6 +15,7 @@ pub mod otpauth;
 pub mod phone;
 pub mod qr;
 pub mod secrets;
+pub mod webauthn;
 
 mod convert;
 
@@ -33,7 +34,7 @@ mod bindings {
 
 use bindings::exports::mfa::core::{
     backup_codes as wit_backup, numeric_codes as wit_numeric, otp as wit_otp, otpauth as wit_otpauth,
-    phone as wit_phone, qr as wit_qr, secrets as wit_secrets,
+    phone as wit_phone, qr as wit_qr, secrets as wit_secrets, webauthn as wit_webauthn,
 };
 use rand::{TryRngCore, rngs::OsRng};
 use zeroize::Zeroizing;
@@ -191,5 +192,39 @@ impl wit_phone::Guest for Component {
     fn normalize_phone(input: String) -> Result<wit_phone::PhoneNumber, wit_phone::PhoneError> {
         let number = phone::normalize(&input)?;
         Ok(wit_phone::PhoneNumber { e164: number.e164, country_code: number.country_code })
+    }
+}
+
+impl wit_webauthn::Guest for Component {
+    fn read_client_data(client_data_json: Vec<u8>) -> Result<wit_webauthn::ClientData, wit_webauthn::WebauthnError> {
+        Ok(webauthn::read_client_data(&client_data_json)?.into())
+    }
+
+    fn verify_registration(
+        rp: wit_webauthn::RelyingParty,
+        challenge: String,
+        client_data_json: Vec<u8>,
+        attestation_object: Vec<u8>,
+    ) -> Result<wit_webauthn::Registration, wit_webauthn::WebauthnError> {
+        Ok(webauthn::verify_registration(&rp.into(), &challenge, &client_data_json, &attestation_object)?.into())
+    }
+
+    fn verify_assertion(
+        rp: wit_webauthn::RelyingParty,
+        challenge: String,
+        credential: wit_webauthn::StoredCredential,
+        client_data_json: Vec<u8>,
+        authenticator_data: Vec<u8>,
+        signature: Vec<u8>,
+    ) -> Result<wit_webauthn::Assertion, wit_webauthn::WebauthnError> {
+        let assertion = webauthn::verify_assertion(
+            &rp.into(),
+            &challenge,
+            &credential.into(),
+            &client_data_json,
+            &authenticator_data,
+            &signature,
+        )?;
+        Ok(assertion.into())
     }
 }

@@ -76,6 +76,12 @@ function explain(error) {
       return "New accounts cannot be created here.";
     case "unauthenticated":
       return "You are signed out. Please sign in again.";
+    case "passkey_refused":
+      return "That passkey did not work here. Try again, or use another way.";
+    case "passkey_cancelled":
+      return "The passkey was not used. Try again when you are ready.";
+    case "passkey_already_registered":
+      return "That passkey is already added.";
     default:
       return error.message;
   }
@@ -168,6 +174,58 @@ function codeField(label) {
   return field(label, { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true });
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Passkeys (WebAuthn): the API's options and answers are JSON with base64url for binary fields
+// ---------------------------------------------------------------------------------------------------------------
+
+function fromBase64url(text) {
+  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (char) => char.charCodeAt(0));
+}
+
+function toBase64url(buffer) {
+  return btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** A credential (what the browser answered) as the API reads it. */
+function credentialJson(credential) {
+  const answer = credential.response;
+  const response = { clientDataJSON: toBase64url(answer.clientDataJSON) };
+  if (answer.attestationObject) {
+    response.attestationObject = toBase64url(answer.attestationObject);
+    response.transports = answer.getTransports ? answer.getTransports() : [];
+  } else {
+    response.authenticatorData = toBase64url(answer.authenticatorData);
+    response.signature = toBase64url(answer.signature);
+    response.userHandle = answer.userHandle ? toBase64url(answer.userHandle) : null;
+  }
+  return { id: credential.id, rawId: toBase64url(credential.rawId), type: credential.type, response };
+}
+
+/** Asks the browser for a passkey (`create` with creation options, else `get`): the answer as JSON. A cancelled or
+ * failed ceremony is an ApiError `passkey_cancelled`. */
+async function passkeyCeremony(options, create) {
+  const publicKey = { ...options, challenge: fromBase64url(options.challenge) };
+  const ids = (list) => (list || []).map((credential) => ({ ...credential, id: fromBase64url(credential.id) }));
+  if (create) {
+    publicKey.user = { ...options.user, id: fromBase64url(options.user.id) };
+    publicKey.excludeCredentials = ids(options.excludeCredentials);
+  } else {
+    publicKey.allowCredentials = ids(options.allowCredentials);
+  }
+  try {
+    const credential = create ? await navigator.credentials.create({ publicKey }) : await navigator.credentials.get({ publicKey });
+    return credentialJson(credential);
+  } catch (error) {
+    if (error.name === "InvalidStateError") throw new ApiError(0, "passkey_already_registered", error.message);
+    throw new ApiError(0, "passkey_cancelled", error.message);
+  }
+}
+
+/** Whether this browser can use passkeys. */
+function passkeysAvailable() {
+  return Boolean(window.PublicKeyCredential && navigator.credentials);
+}
+
 function when(seconds) {
   return dates.format(new Date(seconds * 1000));
 }
@@ -193,8 +251,19 @@ function signInPage(notice) {
       return homePage();
     },
   );
-  show("Sign in", notice ? h("p", { class: "notice" }, notice) : null, page,
+  const passkey = passkeysAvailable()
+    ? h("button", { type: "button", class: "secondary", onclick: () => attempt(signInWithPasskey) }, "Sign in with a passkey")
+    : null;
+  show("Sign in", notice ? h("p", { class: "notice" }, notice) : null, page, passkey,
     h("p", {}, "No account yet? ", h("a", { href: "#sign-up", onclick: (event) => { event.preventDefault(); signUpPage(); } }, "Create one")));
+}
+
+async function signInWithPasskey() {
+  const options = await api("POST", "/v1/login/passkey/options");
+  const credential = await passkeyCeremony(options.publicKey, false);
+  const answer = await api("POST", "/v1/login/passkey", { credential });
+  csrf = answer.csrf_token;
+  return homePage();
 }
 
 function signUpPage() {
@@ -214,12 +283,13 @@ function signUpPage() {
     h("p", {}, "Have an account? ", h("a", { href: "#sign-in", onclick: (event) => { event.preventDefault(); signInPage(); } }, "Sign in")));
 }
 
-const METHOD_NAMES = { totp: "Authenticator app", sms: "Text message (SMS)", backup_code: "Backup code" };
+const METHOD_NAMES = { totp: "Authenticator app", sms: "Text message (SMS)", webauthn: "Passkey", backup_code: "Backup code" };
 
 function secondFactorPage(challenge) {
-  let method = challenge.methods[0];
+  const codeMethods = challenge.methods.filter((name) => name !== "webauthn");
+  let method = codeMethods[0];
   const choices = h("fieldset", {}, h("legend", {}, "Verify with"),
-    challenge.methods.map((name) =>
+    codeMethods.map((name) =>
       h("label", { class: "inline" },
         h("input", { type: "radio", name: "method", value: name, checked: name === method, onchange: () => { method = name; update(); } }),
         METHOD_NAMES[name] || name)));
@@ -258,7 +328,20 @@ function secondFactorPage(challenge) {
     send.hidden = method !== "sms";
     codeFields[0].textContent = method === "backup_code" ? "Backup code" : "Code";
   }
-  show("Two-step verification", h("p", {}, "Confirm it is you with your second factor."), page);
+  const remember = () => view.querySelector("input[name=remember]").checked;
+  const passkey = challenge.methods.includes("webauthn")
+    ? h("button", { type: "button", onclick: () => attempt(async () => {
+        const options = await api("POST", "/v1/login/webauthn/options", { challenge_id: challenge.challenge_id });
+        const credential = await passkeyCeremony(options.publicKey, false);
+        const answer = await api("POST", "/v1/login/verify", {
+          challenge_id: challenge.challenge_id, method: "webauthn", credential, remember_device: remember(),
+        });
+        csrf = answer.csrf_token;
+        return homePage();
+      }) }, "Use your passkey")
+    : null;
+  show("Two-step verification", h("p", {}, "Confirm it is you with your second factor."), passkey,
+    codeMethods.length ? page : null);
   update();
 }
 
@@ -305,11 +388,11 @@ function factorsSection(factors) {
         h("li", {}, h("strong", {}, METHOD_NAMES[factor.kind] || factor.kind), ": ", factor.name,
           h("br"), h("span", { class: "muted" }, `Added ${when(factor.confirmed_at || factor.created_at)}`),
           h("div", {},
-            factor.kind === "totp"
+            factor.kind !== "sms"
               ? h("button", { type: "button", class: "secondary", onclick: () => renamePage(factor) }, `Rename ${factor.name}`)
               : null,
             h("button", { type: "button", class: "secondary", onclick: () => removeFactor(factor) }, `Remove ${factor.name}`)))))
-    : h("p", { class: "notice" }, "Two-step verification is off. Add an authenticator app to protect your account.");
+    : h("p", { class: "notice" }, "Two-step verification is off. Add a passkey or an authenticator app to protect your account.");
   const codes = enabled.length
     ? h("p", { class: factors.backup_codes.warning ? "error" : "muted" }, `${factors.backup_codes.remaining} backup codes left.`)
     : null;
@@ -317,28 +400,31 @@ function factorsSection(factors) {
     list,
     codes,
     h("button", { type: "button", onclick: () => setUpAuthenticator() }, "Add an authenticator app"),
+    passkeysAvailable() ? h("button", { type: "button", onclick: () => addPasskeyPage() }, "Add a passkey") : null,
     h("button", { type: "button", class: "secondary", onclick: () => addPhonePage() }, "Add a phone for text messages"),
     enabled.length ? h("button", { type: "button", class: "secondary", onclick: newBackupCodes }, "Get new backup codes") : null,
   ];
 }
+
+/** Where each kind of factor lives in the API. */
+const FACTOR_PATHS = { totp: "/v1/mfa/totp/", sms: "/v1/mfa/sms/", webauthn: "/v1/mfa/webauthn/" };
 
 function renamePage(factor) {
   const page = form(
     field("Name", { type: "text", name: "name", value: factor.name, maxlength: 64, required: true }),
     "Save",
     async (element) => {
-      await api("PATCH", `/v1/mfa/totp/${encodeURIComponent(factor.id)}`, { name: element.name.value });
+      await api("PATCH", `${FACTOR_PATHS[factor.kind]}${encodeURIComponent(factor.id)}`, { name: element.name.value });
       await homePage();
-      notify("The authenticator was renamed.");
+      notify(`The ${factor.kind === "webauthn" ? "passkey" : "authenticator"} was renamed.`);
     },
   );
-  show("Rename your authenticator", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
+  show(`Rename your ${factor.kind === "webauthn" ? "passkey" : "authenticator"}`, page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
 }
 
 function removeFactor(factor) {
   return attempt(async () => {
-    const path = factor.kind === "totp" ? "/v1/mfa/totp/" : "/v1/mfa/sms/";
-    await withStepUp(() => api("DELETE", `${path}${encodeURIComponent(factor.id)}`));
+    await withStepUp(() => api("DELETE", `${FACTOR_PATHS[factor.kind]}${encodeURIComponent(factor.id)}`));
     await homePage();
     notify(`${factor.name} was removed.`);
   });
@@ -444,6 +530,8 @@ function stepUpPage(methods, confirm) {
     );
     return show("Confirm it is you", h("p", {}, "For this change, enter your password again."), page);
   }
+  const passkeyMethod = methods.includes("webauthn");
+  methods = methods.filter((name) => name !== "webauthn");
   let method = methods[0];
   const choices = h("fieldset", {}, h("legend", {}, "Confirm with"),
     methods.map((name) =>
@@ -459,7 +547,14 @@ function stepUpPage(methods, confirm) {
     "Confirm",
     (element) => confirm({ method, code: element.code.value.trim() }),
   );
-  show("Confirm it is you", h("p", {}, "For this change, confirm with your second factor."), page);
+  const passkey = passkeyMethod
+    ? h("button", { type: "button", onclick: () => attempt(async () => {
+        const options = await api("POST", "/v1/session/step-up/webauthn/options");
+        await confirm({ method: "webauthn", credential: await passkeyCeremony(options.publicKey, false) });
+      }) }, "Use your passkey")
+    : null;
+  show("Confirm it is you", h("p", {}, "For this change, confirm with your second factor."), passkey,
+    methods.length ? page : null);
 }
 
 async function setUpAuthenticator() {
@@ -478,6 +573,32 @@ async function setUpAuthenticator() {
     },
   );
   show("Add an authenticator app", page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
+}
+
+async function addPasskeyPage() {
+  const texts = await api("GET", "/v1/consent-texts");
+  const consent = texts.texts.find((text) => text.purpose === "webauthn");
+  const page = form(
+    [
+      ...field("Name", { type: "text", name: "name", value: "Passkey", maxlength: 64, required: true }),
+      h("p", { id: "consent-text" }, consent.text),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "agree", required: true }), "I agree"),
+    ],
+    "Continue",
+    async (element) => {
+      if (!element.agree.checked) return fail("Agree to the text above to continue.");
+      const body = { name: element.name.value, consent: consent.version };
+      const options = await withStepUp(() => api("POST", "/v1/mfa/webauthn/options", body));
+      const credential = await passkeyCeremony(options.publicKey, true);
+      const added = await api("POST", "/v1/mfa/webauthn", { credential });
+      if (added.session) csrf = added.session.csrf_token;
+      if (added.backup_codes) return backupCodesPage(added.backup_codes);
+      await homePage();
+      notify(`${added.name} was added.`);
+    },
+  );
+  show("Add a passkey", h("p", {}, "A passkey lets you sign in with your device's lock (fingerprint, face or PIN) instead of a code."),
+    page, h("button", { type: "button", class: "secondary", onclick: homePage }, "Cancel"));
 }
 
 /** The form that confirms an enrollment at `path` with a code: then the backup codes of a first factor, or the
@@ -519,7 +640,7 @@ function backupCodesPage(codes) {
   const done = h("button", { type: "button", onclick: async () => {
     if (!saved.checked) return fail("Confirm that you saved your backup codes first.");
     await homePage();
-    notify("Your authenticator app is set up.");
+    notify("Two-step verification is set up.");
   } }, "Done");
   show("Save your backup codes",
     h("p", {}, "If you lose your phone, each of these codes signs you in once. They are shown only now."),

@@ -39,7 +39,7 @@ fn enrolling_needs_consent_to_the_text_in_force_which_is_recorded_exported_and_w
             .iter()
             .map(|t| t["purpose"].as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(purposes, ["totp", "sms"]);
+        assert_eq!(purposes, ["totp", "sms", "webauthn"]);
         let (totp_version, sms_version) = (consent_version(&app, "totp"), consent_version(&app, "sms"));
         assert!(totp_version.starts_with("totp-") && sms_version.starts_with("sms-"), "{totp_version} {sms_version}");
         let token = signed_in(&app, "agree@example.com");

@@ -16,6 +16,7 @@ mod instances;
 mod location;
 mod operations;
 mod outage;
+mod passkeys;
 mod privacy;
 mod race;
 mod recovery;

@@ -1,7 +1,8 @@
 //! The consent texts a user agrees to before a second factor processes their data (GDPR article 7): one per kind
-//! of factor, the built-in wording unless `consent_text_totp` / `consent_text_sms` give the operator's own. Each
-//! text's version is its kind and the first 12 hex digits of its SHA-256 (`totp-3f9a...`), so any change of
-//! wording is a new version that users must agree to again, and a recorded version names exactly one text.
+//! of factor, the built-in wording unless `consent_text_totp` / `consent_text_sms` / `consent_text_webauthn` give
+//! the operator's own. Each text's version is its kind and the first 12 hex digits of its SHA-256 (`totp-3f9a...`),
+//! so any change of wording is a new version that users must agree to again, and a recorded version names exactly
+//! one text.
 
 use sha2::{Digest, Sha256};
 
@@ -17,6 +18,12 @@ const TOTP_TEXT: &str = "I agree that this service creates a secret for my authe
 const SMS_TEXT: &str = "I agree that this service keeps my phone number and sends it, with a one-time code, to its SMS \
                         provider Twilio (which may process it outside my country) each time a code is sent to me. I \
                         can withdraw this consent at any time; my phones are then removed.";
+
+/// The built-in text for a passkey.
+const WEBAUTHN_TEXT: &str = "I agree that this service keeps my passkey's public key, its id, the name I give it and \
+                             what my device reports about it (its model, whether it is synced, its signature count), \
+                             and uses them to check my sign-ins. No fingerprint, face or PIN leaves my device. I can \
+                             withdraw this consent at any time; my passkeys are then removed.";
 
 /// One consent text in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +50,7 @@ pub fn text(get: Lookup<'_>, kind: FactorKind) -> ConsentText {
     let (variable, built_in) = match kind {
         FactorKind::Totp => ("consent_text_totp", TOTP_TEXT),
         FactorKind::Sms => ("consent_text_sms", SMS_TEXT),
+        FactorKind::Webauthn => ("consent_text_webauthn", WEBAUTHN_TEXT),
     };
     let own = get(variable).map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
     ConsentText::new(kind, own.unwrap_or_else(|| built_in.to_owned()))

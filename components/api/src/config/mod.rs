@@ -7,12 +7,13 @@
 //! - Policies ([`policy`]): sessions, throttles, SMS caps, validated by session-policy; MFA enforcement
 //!   ([`enforcement`]).
 //! - Secrets: the key ring for secrets at rest ([`keyring`]), the code pepper, the service API key.
-//! - The consent texts for second factors ([`consent`]).
+//! - The consent texts for second factors ([`consent`]); the passkey relying party ([`passkeys`]).
 //! - The SMS provider ([`twilio`]), the trusted proxies ([`proxies`]), registration, the TOTP issuer.
 
 pub mod consent;
 pub mod enforcement;
 pub mod keyring;
+pub mod passkeys;
 pub mod policy;
 pub mod proxies;
 pub mod storage;
@@ -28,6 +29,7 @@ use crate::model::FactorKind;
 
 use self::consent::ConsentText;
 use self::keyring::{KeyRing, KeyRingError};
+use self::passkeys::PasskeySettings;
 use self::policy::{PolicyError, SmsCaps};
 use self::proxies::{Range, RangeError};
 use self::storage::Storage;
@@ -93,6 +95,11 @@ impl Settings {
         enforcement::current(self.lookup())
     }
 
+    /// The passkey (WebAuthn) relying party.
+    pub fn passkeys(&self) -> Result<PasskeySettings, PolicyError> {
+        passkeys::read(self.lookup())
+    }
+
     /// The SMS toll-fraud caps in force.
     pub fn sms_caps(&self) -> Result<SmsCaps, PolicyError> {
         policy::sms_caps(self.lookup())
@@ -104,6 +111,7 @@ impl Settings {
         self.throttles()?;
         self.sms_caps()?;
         self.enforcement()?;
+        self.passkeys()?;
         Ok(())
     }
 

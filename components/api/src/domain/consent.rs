@@ -16,8 +16,8 @@ use crate::config::consent::ConsentText;
 use crate::model::{EventKind, FactorKind};
 use crate::store::consents::{self, Consent};
 use crate::store::factors::{self as stored};
-use crate::store::phones;
 use crate::store::sessions::Session;
+use crate::store::{passkeys, phones};
 
 /// Refuses unless `given` is the version of the consent text in force for `kind`; records the consent of
 /// `session`'s user to it (once per version).
@@ -65,6 +65,7 @@ pub fn withdraw(ctx: &Ctx, session: &Session, kind: FactorKind) -> Result<Vec<St
     let ids: Vec<String> = match kind {
         FactorKind::Totp => stored::list(db, &session.user_id)?.into_iter().map(|totp| totp.id).collect(),
         FactorKind::Sms => phones::list(db, &session.user_id)?.into_iter().map(|phone| phone.id).collect(),
+        FactorKind::Webauthn => passkeys::list(db, &session.user_id)?.into_iter().map(|passkey| passkey.id).collect(),
     };
     for id in &ids {
         factors::remove(ctx, session, id, kind)?;

@@ -10,6 +10,7 @@ use crate::bindings::mfa::session::policy::SessionPolicy;
 use crate::bindings::mfa::session::throttle::ThrottlePolicy;
 use crate::config::Settings;
 use crate::config::keyring::KeyRing;
+use crate::config::passkeys::PasskeySettings;
 use crate::model::Location;
 use crate::store::Store;
 
@@ -89,6 +90,11 @@ impl Ctx {
     /// The MFA enforcement policy in force.
     pub fn enforcement(&self) -> Result<EnforcementPolicy, Error> {
         self.settings.enforcement().map_err(Error::EnforcementInvalid)
+    }
+
+    /// The passkey relying party.
+    pub fn passkeys(&self) -> Result<PasskeySettings, Error> {
+        self.settings.passkeys().map_err(Error::PasskeysInvalid)
     }
 
     /// The throttle policy in force.

@@ -59,6 +59,9 @@ pub enum Error {
     /// The MFA enforcement variables are invalid.
     #[error("{0}")]
     EnforcementInvalid(PolicyError),
+    /// The passkey relying-party variables are invalid.
+    #[error("{0}")]
+    PasskeysInvalid(PolicyError),
     /// A policy variable breaks a rule (checked as a whole by `/readyz` and the migration).
     #[error("{0}")]
     PolicyInvalid(PolicyError),
@@ -187,6 +190,25 @@ pub enum Error {
         /// The checks the SMS code has left.
         checks_left: Option<u32>,
     },
+    /// A passkey registration was refused: why (a stable word) and a message.
+    #[error("{message}")]
+    PasskeyRegistrationRefused {
+        /// Why, as events record it.
+        reason: &'static str,
+        /// For humans.
+        message: &'static str,
+    },
+    /// A passwordless sign-in's passkey answer was refused: why and a message.
+    #[error("{message}")]
+    PasskeyRefused {
+        /// Why, as events record it.
+        reason: &'static str,
+        /// For humans.
+        message: &'static str,
+    },
+    /// The passkey is already registered (to this or another account).
+    #[error("the passkey is already registered")]
+    PasskeyAlreadyRegistered,
     /// An enrollment's TOTP code was already used.
     #[error("the code was already used")]
     ConfirmationReplayed,

@@ -7,6 +7,8 @@
 //! are required and the grace period is over, [`super::enforcement`]). A product's backend that checked its
 //! user's first factor itself takes the same path from there ([`external`], the service API's sign-in).
 //!
+//! A passkey alone signs in too ([`passkey`]: passwordless, aal 2).
+//!
 //! Device ids are the server's: a device cookie is adopted only when its device already logged in to this
 //! account; any other value (none, malformed, or one planted in the browser by someone else) is replaced by a new
 //! id, so a trusted device can never be a value that someone else chose or knows.
@@ -19,6 +21,7 @@ use super::enforcement;
 use super::error::Error;
 use super::events;
 use super::mfa::challenge::{self, Issued};
+use super::mfa::passkeys::{self, PasskeyResponse};
 use super::new_session::{Device, Proof, Started, start_session};
 use super::throttles::{Verdict, guarded_verify};
 use crate::bindings::mfa::session::tokens;
@@ -96,6 +99,21 @@ pub fn external(ctx: &Ctx, user_id: &str, device_id: Option<&str>) -> Result<Log
         None => false,
     };
     first_factor_passed(ctx, user_id, device_of(device_hash, known_device)?, &Proof::external())
+}
+
+/// Signs in with a passkey alone ([`passkeys::passwordless`]): a session with `aal` 2 for the passkey's user, from
+/// the browser holding device cookie `device_cookie` (adopted as at a password login).
+pub fn passkey(ctx: &Ctx, response: &PasskeyResponse, device_cookie: Option<&str>) -> Result<LoggedIn, Error> {
+    let passkey = passkeys::passwordless(ctx, response)?;
+    let device_hash = device_cookie.and_then(|id| tokens::storage_key(id).ok());
+    let known_device = match &device_hash {
+        Some(hash) => device_records::is_known(ctx.store()?.db(), &passkey.user_id, hash)?,
+        None => false,
+    };
+    let device = device_of(device_hash, known_device)?;
+    let proof = Proof { aal: 2, method: AuthMethod::Passkey, factor_id: passkey.id };
+    let started = start_session(ctx, &ctx.session_policy()?, &passkey.user_id, &device.hash, &proof)?;
+    Ok(LoggedIn { next: Next::Session(Box::new(started)), device })
 }
 
 /// After the first factor (`proof`): a challenge for a user with a second factor (unless `device` is trusted),

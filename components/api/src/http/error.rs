@@ -59,6 +59,10 @@ pub fn reply(error: &Error, during: &str) -> Reply {
                     .into(),
             )
         }
+        Error::PasskeysInvalid(_) => {
+            logged(during, error);
+            (500, "misconfigured", "the passkey variables (webauthn_rp_id, webauthn_origins, ...) are invalid".into())
+        }
         Error::PolicyInvalid(policy) => (503, "invalid_policy", policy.to_string()),
         Error::EncryptionNotConfigured(_) => {
             logged(during, error);
@@ -145,6 +149,13 @@ pub fn reply(error: &Error, during: &str) -> Reply {
         Error::ConfirmationWrong { message, checks_left } => {
             return with_checks_left(400, "invalid_code", message, *checks_left);
         }
+        Error::PasskeyRegistrationRefused { reason, message } => return with_reason(403, message, reason),
+        Error::PasskeyRefused { reason, message } => return with_reason(401, message, reason),
+        Error::PasskeyAlreadyRegistered => (
+            409,
+            "passkey_already_registered",
+            "this passkey is already registered: each passkey can be added once".into(),
+        ),
         Error::ConfirmationReplayed => {
             (400, "code_already_used", "this code was already used: wait for the next one".into())
         }
@@ -214,6 +225,11 @@ fn with_checks_left(status: u16, code: &str, message: &str, checks_left: Option<
         None => json!({"code": code, "message": message}),
     };
     Reply::json(status, &json!({"error": error}))
+}
+
+/// `passkey_refused`, saying why (`reason`, a stable word) besides the message.
+fn with_reason(status: u16, message: &str, reason: &str) -> Reply {
+    Reply::json(status, &json!({"error": {"code": "passkey_refused", "message": message, "reason": reason}}))
 }
 
 /// Logs a failure of the service itself.

@@ -91,6 +91,16 @@ vocabulary! {
         MfaSmsEnabled = "mfa_sms_enabled",
         /// A phone was removed.
         MfaSmsRemoved = "mfa_sms_removed",
+        /// A passkey registration was refused (the ceremony failed verification; the reason is given).
+        MfaPasskeyRegistrationFailed = "mfa_passkey_registration_failed",
+        /// A passkey was registered and enabled.
+        MfaPasskeyEnabled = "mfa_passkey_enabled",
+        /// A passkey was removed.
+        MfaPasskeyRemoved = "mfa_passkey_removed",
+        /// A passkey's signature counter did not advance: the credential may have been cloned.
+        PasskeyCounterRegressed = "passkey_counter_regressed",
+        /// A passwordless sign-in with a passkey was refused (the reason is given).
+        PasskeySignInFailed = "passkey_sign_in_failed",
         /// An SMS code was sent.
         SmsSent = "sms_sent",
         /// An SMS could not be sent.

@@ -23,6 +23,10 @@ vocabulary! {
         Sms = "sms",
         /// A backup code.
         BackupCode = "backup_code",
+        /// A passkey, as the second factor after the password.
+        Webauthn = "webauthn",
+        /// A passkey alone (passwordless: possession and user verification in one, aal 2).
+        Passkey = "passkey",
         /// A device the user trusted at an earlier second-factor verification (no re-verification now).
         TrustedDevice = "trusted_device",
         /// The product's own first factor: its backend signed the user in through the service API (aal 1).
@@ -31,7 +35,7 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// A second-factor method a code can be verified with.
+    /// A second-factor method a login challenge or step-up can be verified with.
     SecondFactor {
         /// A code from an authenticator app.
         Totp = "totp",
@@ -39,6 +43,8 @@ vocabulary! {
         Sms = "sms",
         /// A backup code.
         BackupCode = "backup_code",
+        /// A passkey's assertion.
+        Webauthn = "webauthn",
     }
 }
 
@@ -49,6 +55,7 @@ impl SecondFactor {
             Self::Totp => AuthMethod::Totp,
             Self::Sms => AuthMethod::Sms,
             Self::BackupCode => AuthMethod::BackupCode,
+            Self::Webauthn => AuthMethod::Webauthn,
         }
     }
 }
@@ -60,6 +67,8 @@ vocabulary! {
         Totp = "totp",
         /// A phone receiving SMS codes.
         Sms = "sms",
+        /// A passkey (WebAuthn credential).
+        Webauthn = "webauthn",
     }
 }
 
@@ -101,7 +110,8 @@ mod tests {
             assert_eq!(factor.auth_method().as_str(), factor.as_str());
         }
         assert_eq!(FactorKind::parse("sms"), Some(FactorKind::Sms));
-        assert_eq!(AuthMethod::parse("webauthn"), None);
+        assert_eq!(AuthMethod::parse("webauthn"), Some(AuthMethod::Webauthn));
+        assert_eq!(AuthMethod::parse("u2f"), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! - `GET /v1/consent-texts` (no session needed): the text in force for each kind of factor, with its version (what
 //!   `POST /v1/mfa/totp` and `POST /v1/mfa/sms` take as `consent`).
 //! - `GET /v1/consents`: the user's consents, given or withdrawn.
-//! - `DELETE /v1/consents/{purpose}` (`totp` or `sms`; step-up): withdraws it, removing every factor of that kind.
+//! - `DELETE /v1/consents/{purpose}` (`totp`, `sms` or `webauthn`; step-up): withdraws it, removing every factor of
+//!   that kind.
 
 use serde_json::json;
 

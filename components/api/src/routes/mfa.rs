@@ -73,7 +73,7 @@ struct AddPhone {
 
 /// The answer to a confirmed enrollment by `session`: `answer` with the backup codes of a first factor and, when
 /// the session was restricted ([`enforcement::lift`]), the session as it now is with its new token (and cookie).
-fn confirmed(
+pub(super) fn confirmed(
     ctx: &Ctx,
     session: &Session,
     policy: &SessionPolicy,
@@ -98,8 +98,9 @@ pub fn list(request: &Request, ctx: &Ctx) -> Answer {
 
 /// The user's factors and backup codes left, as `GET /v1/mfa/factors` shows them (the service API too).
 pub fn factors_json(ctx: &Ctx, user_id: &str) -> Result<Value, Error> {
-    let (authenticators, phones, left) = factors::list(ctx, user_id)?;
-    let mut shown: Vec<Value> = authenticators
+    let factors = factors::list(ctx, user_id)?;
+    let mut shown: Vec<Value> = factors
+        .authenticators
         .iter()
         .map(|totp| {
             json!({
@@ -112,7 +113,7 @@ pub fn factors_json(ctx: &Ctx, user_id: &str) -> Result<Value, Error> {
             })
         })
         .collect();
-    shown.extend(phones.iter().map(|phone| {
+    shown.extend(factors.phones.iter().map(|phone| {
         json!({
             "id": phone.id,
             "kind": FactorKind::Sms,
@@ -122,7 +123,20 @@ pub fn factors_json(ctx: &Ctx, user_id: &str) -> Result<Value, Error> {
             "confirmed_at": phone.confirmed_at,
         })
     }));
-    Ok(json!({"factors": shown, "backup_codes": left}))
+    shown.extend(factors.passkeys.iter().map(|passkey| {
+        json!({
+            "id": passkey.id,
+            "kind": FactorKind::Webauthn,
+            "name": passkey.name,
+            "enabled": passkey.enabled,
+            "created_at": passkey.created_at,
+            "confirmed_at": passkey.created_at,
+            "last_used_at": passkey.last_used_at,
+            "synced": passkey.backup_eligible,
+            "transports": passkey.transports.split(',').filter(|t| !t.is_empty()).collect::<Vec<_>>(),
+        })
+    }));
+    Ok(json!({"factors": shown, "backup_codes": factors.backup_codes}))
 }
 
 /// `POST /v1/mfa/totp`.
@@ -168,20 +182,25 @@ pub fn totp_confirm(request: &Request, ctx: &Ctx) -> Answer {
 }
 
 /// Removes the factor of `kind` whose id follows `prefix` in the path.
-fn remove(request: &Request, ctx: &Ctx, prefix: &str, kind: FactorKind) -> Answer {
+pub(super) fn remove(request: &Request, ctx: &Ctx, prefix: &str, kind: FactorKind) -> Answer {
     let (session, _) = caller::recent_session(request, ctx)?;
     let id = path_id(request, prefix);
     factors::remove(ctx, &session, id, kind)?;
     Ok(Reply::json(200, &json!({"removed": id})))
 }
 
-/// `PATCH /v1/mfa/totp/{id}` `{"name"}`: renames an authenticator (no step-up: the name protects nothing).
-pub fn totp_rename(request: &Request, ctx: &Ctx) -> Answer {
+/// Renames the factor of `kind` whose id follows `prefix` in the path (no step-up: the name protects nothing).
+pub(super) fn rename(request: &Request, ctx: &Ctx, prefix: &str, kind: FactorKind) -> Answer {
     let (session, _) = caller::session(request, ctx)?;
     let body: Rename = body::json(request)?;
-    let id = path_id(request, TOTP);
-    let name = totp::rename(ctx, &session, id, body.name)?;
+    let id = path_id(request, prefix);
+    let name = factors::rename(ctx, &session, id, kind, body.name)?;
     Ok(Reply::json(200, &json!({"id": id, "name": name})))
+}
+
+/// `PATCH /v1/mfa/totp/{id}` `{"name"}`: renames an authenticator.
+pub fn totp_rename(request: &Request, ctx: &Ctx) -> Answer {
+    rename(request, ctx, TOTP, FactorKind::Totp)
 }
 
 /// `DELETE /v1/mfa/totp/{id}`.

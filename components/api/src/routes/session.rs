@@ -1,6 +1,7 @@
 //! The signed-in user's sessions: `GET /v1/session` (the current one), `DELETE /v1/session` (logout),
 //! `POST /v1/session/refresh` (a new token; the old one stops working at once), `POST /v1/session/step-up`
-//! `{"method", "code"?, "password"?}` and `POST /v1/session/step-up/sms` `{"phone_id"?}`, `GET /v1/sessions` (the
+//! `{"method", "code"?, "password"?, "credential"?}`, `POST /v1/session/step-up/sms` `{"phone_id"?}` and `POST
+//! /v1/session/step-up/webauthn/options` (a passkey's options; its answer is the `credential`), `GET /v1/sessions` (the
 //! current one flagged), `DELETE /v1/sessions/{id}`, `POST /v1/sessions/revoke-others`,
 //! `POST /v1/sessions/revoke-all`, and `GET /v1/activity` (the user's security events, newest first, a page of at
 //! most 100).
@@ -15,6 +16,7 @@ use crate::domain::auth::csrf_token;
 use crate::domain::context::Ctx;
 use crate::domain::enforcement;
 use crate::domain::events;
+use crate::domain::mfa::passkeys::PasskeyResponse;
 use crate::domain::mfa::step_up::{self, StepUp};
 use crate::domain::sessions;
 use crate::http::cookies::clear_session_cookie;
@@ -34,6 +36,9 @@ struct StepUpBody {
     code: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    /// A passkey's answer, for `webauthn`.
+    #[serde(default)]
+    credential: Option<PasskeyResponse>,
 }
 
 #[derive(Deserialize, Default)]
@@ -77,7 +82,12 @@ pub fn refresh(request: &Request, ctx: &Ctx) -> Answer {
 pub fn step_up(request: &Request, ctx: &Ctx) -> Answer {
     let (session, policy) = caller::enrolling_session(request, ctx)?;
     let body: StepUpBody = body::json(request)?;
-    let step = StepUp { method: &body.method, code: body.code.as_deref(), password: body.password.as_deref() };
+    let step = StepUp {
+        method: &body.method,
+        code: body.code.as_deref(),
+        passkey: body.credential.as_ref(),
+        password: body.password.as_deref(),
+    };
     let (renewed, token) = step_up::step_up(ctx, &session, &step)?;
     Ok(token_reply(200, &renewed, &policy, &token, ctx))
 }
@@ -90,6 +100,12 @@ pub fn step_up_sms(request: &Request, ctx: &Ctx) -> Answer {
     let answer =
         json!({"sent": true, "phone": phone.masked(), "expires_at": sent.expires_at, "sends_left": sent.sends_left});
     Ok(Reply::json(200, &answer))
+}
+
+/// `POST /v1/session/step-up/webauthn/options`: the options of a passkey assertion to step up with.
+pub fn step_up_passkey_options(request: &Request, ctx: &Ctx) -> Answer {
+    let (session, _) = caller::session(request, ctx)?;
+    Ok(Reply::json(200, &json!({"publicKey": step_up::passkey_options(ctx, &session)?})))
 }
 
 /// `GET /v1/sessions`.

@@ -4,7 +4,7 @@
 //! every refusal becomes its answer through [`crate::http::error`].
 
 use super::answer::{Answer, Refused};
-use super::{accounts, consent, login, mfa, operations, service, session, trusted_devices};
+use super::{accounts, consent, login, mfa, operations, passkeys, service, session, trusted_devices};
 use crate::config::Settings;
 use crate::domain::context::{self, Client, Ctx};
 use crate::http::client::{client_ip, client_location};
@@ -24,11 +24,15 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/login", &[("POST", login::login)]),
     ("/v1/login/verify", &[("POST", login::verify)]),
     ("/v1/login/sms", &[("POST", login::send_sms)]),
+    ("/v1/login/webauthn/options", &[("POST", login::passkey_options)]),
+    ("/v1/login/passkey/options", &[("POST", login::passwordless_options)]),
+    ("/v1/login/passkey", &[("POST", login::passwordless)]),
     ("/v1/password", &[("POST", accounts::change_password)]),
     ("/v1/session", &[("GET", session::current), ("DELETE", session::logout)]),
     ("/v1/session/refresh", &[("POST", session::refresh)]),
     ("/v1/session/step-up", &[("POST", session::step_up)]),
     ("/v1/session/step-up/sms", &[("POST", session::step_up_sms)]),
+    ("/v1/session/step-up/webauthn/options", &[("POST", session::step_up_passkey_options)]),
     ("/v1/sessions", &[("GET", session::list)]),
     ("/v1/sessions/revoke-others", &[("POST", session::revoke_others)]),
     ("/v1/sessions/revoke-all", &[("POST", session::revoke_all)]),
@@ -45,6 +49,9 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/v1/mfa/sms", &[("POST", mfa::sms_add)]),
     ("/v1/mfa/sms/{id}", &[("DELETE", mfa::sms_remove)]),
     ("/v1/mfa/sms/{id}/confirm", &[("POST", mfa::sms_confirm)]),
+    ("/v1/mfa/webauthn/options", &[("POST", passkeys::options)]),
+    ("/v1/mfa/webauthn", &[("POST", passkeys::register)]),
+    ("/v1/mfa/webauthn/{id}", &[("PATCH", passkeys::rename), ("DELETE", passkeys::delete)]),
     ("/v1/mfa/backup-codes", &[("GET", mfa::backup_codes_left), ("POST", mfa::backup_codes_regenerate)]),
     ("/v1/consent-texts", &[("GET", consent::texts)]),
     ("/v1/consents", &[("GET", consent::list)]),

@@ -119,11 +119,11 @@ pub fn enable(db: &Db, id: &str, now: i64) -> Result<bool, DbError> {
     Ok(changed == 1)
 }
 
-/// Renames the user's authenticator `id`; whether there was one.
-pub fn rename(db: &Db, user_id: &str, id: &str, name: &str) -> Result<bool, DbError> {
+/// Renames the user's factor `id` of `kind` (an authenticator or a passkey); whether there was one.
+pub fn rename(db: &Db, user_id: &str, id: &str, kind: FactorKind, name: &str) -> Result<bool, DbError> {
     let changed = db.execute(
-        "UPDATE mfa_configurations SET name = $1 WHERE id = $2 AND user_id = $3 AND kind = 'totp'",
-        &texts(&[name, id, user_id]),
+        "UPDATE mfa_configurations SET name = $1 WHERE id = $2 AND user_id = $3 AND kind = $4",
+        &texts(&[name, id, user_id, kind.as_str()]),
     )?;
     Ok(changed == 1)
 }
@@ -172,13 +172,13 @@ pub struct RemovedAll {
 }
 
 /// Removes every second factor of the user in one transaction, with what only they made usable: backup codes, SMS
-/// codes on their way, login challenges in flight and the second-factor lockout state.
+/// codes on their way, login and passkey challenges in flight and the second-factor lockout state.
 pub fn remove_all(db: &Db, user_id: &str) -> Result<RemovedAll, DbError> {
     let user = texts(&[user_id]);
     db.transaction(|| {
         let factors = db.execute("DELETE FROM mfa_configurations WHERE user_id = $1", &user)?;
         let backup_codes = db.execute("DELETE FROM backup_codes WHERE user_id = $1", &user)?;
-        for table in ["sms_codes", "login_challenges", "second_factor_states"] {
+        for table in ["sms_codes", "login_challenges", "webauthn_challenges", "second_factor_states"] {
             db.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &user)?;
         }
         Ok(RemovedAll { factors, backup_codes })

@@ -68,6 +68,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../../migrations/postgres/0008_consent_and_location.sql"),
         sqlite: include_str!("../../../../migrations/sqlite/0008_consent_and_location.sql"),
     },
+    Migration {
+        version: 9,
+        name: "passkeys",
+        postgres: include_str!("../../../../migrations/postgres/0009_passkeys.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0009_passkeys.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).

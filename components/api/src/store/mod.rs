@@ -1,13 +1,12 @@
 //! Storage: the only place with SQL text, Redis commands and Lua. [`Store`] opens the configured backend once per
-//! request and hands out its parts: the database ([`sql::Db`], over SQLite or Postgres), the sessions
-//! ([`sessions`]) and the counters ([`counters`]), whose live sides are a trait each, implemented in the database
-//! (SQLite's backend) and in Redis falling back to the database during a Redis outage ([`outage`]), chosen here and
-//! nowhere else.
+//! request and hands out its parts: the database ([`sql::Db`], over SQLite or Postgres), the sessions ([`sessions`])
+//! and the counters ([`counters`]), whose live sides are a trait each, implemented in the database (SQLite's backend)
+//! and in Redis falling back to the database during a Redis outage ([`outage`]), chosen here and nowhere else.
 //!
 //! The other files are the tables, one each, as functions over [`sql::Db`] with typed rows: accounts ([`users`]),
-//! second factors ([`factors`], [`phones`], [`backup_codes`], [`sms_codes`], [`lockout`]), login challenges
-//! ([`challenges`]), consents ([`consents`]), devices ([`devices`], [`trusted_devices`]), the security-event chain ([`events`]), the user's
-//! own data ([`privacy`]) and the schema ([`migrate`]).
+//! second factors ([`factors`], [`phones`], [`passkeys`], [`backup_codes`], [`sms_codes`], [`lockout`]), login
+//! challenges ([`challenges`]), consents ([`consents`]), devices ([`devices`], [`trusted_devices`]), the security-event
+//! chain ([`events`]), the user's own data ([`privacy`]) and the schema ([`migrate`]).
 
 pub mod backup_codes;
 pub mod challenges;
@@ -20,6 +19,7 @@ pub mod factors;
 pub mod lockout;
 pub mod migrate;
 pub mod outage;
+pub mod passkeys;
 pub mod phones;
 pub mod privacy;
 pub mod redis;

@@ -2,7 +2,8 @@
 //! JSON document, and its erasure ([`crate::domain::privacy`] says when).
 //!
 //! - The export holds no secret: no password hash, TOTP secret, code hash, token or device cookie digest. Phone
-//!   numbers are shown in full (they are the user's own data); authenticators by name and dates.
+//!   numbers are shown in full (they are the user's own data); authenticators by name and dates; passkeys by name,
+//!   dates, transports, whether synced and their model (AAGUID), never their keys.
 //! - Erasure deletes the user's sessions (live ones from Redis too), factors, consents, backup and SMS codes,
 //!   challenges, devices, lockout state and the account itself, and the personal data (IP address, user agent,
 //!   location) of the user's security events. The events stay, so the hash chain remains verifiable ([`super::events`]:
@@ -17,7 +18,7 @@ use super::events;
 use super::sql::{Db, DbError, SqlValue};
 
 /// The boolean columns among those exported (SQLite stores them as 0/1).
-const FLAGS: &[&str] = &["enabled"];
+const FLAGS: &[&str] = &["enabled", "backup_eligible"];
 
 /// Every section of the export: its name, the columns shown, and the rest of the query (`$1` is the user id).
 const SECTIONS: &[(&str, &[&str], &str)] = &[
@@ -30,6 +31,11 @@ const SECTIONS: &[(&str, &[&str], &str)] = &[
         "phones",
         &["id", "phone", "enabled", "created_at", "confirmed_at"],
         "FROM mfa_configurations WHERE user_id = $1 AND kind = 'sms' ORDER BY created_at, id",
+    ),
+    (
+        "passkeys",
+        &["id", "name", "enabled", "created_at", "last_used_at", "transports", "backup_eligible", "aaguid"],
+        "FROM mfa_configurations WHERE user_id = $1 AND kind = 'webauthn' ORDER BY created_at, id",
     ),
     ("backup_codes", &["created_at"], "FROM backup_codes WHERE user_id = $1 ORDER BY created_at"),
     (

@@ -12,6 +12,7 @@
 use serde_json::json;
 
 use super::factors::methods_of;
+use super::passkeys::{self, PasskeyResponse};
 use super::sms::{self, Sent, pick_phone};
 use super::verify::{self, Attempt};
 use crate::bindings::mfa::session::{throttle, tokens};
@@ -57,8 +58,8 @@ pub fn issue(ctx: &Ctx, user_id: &str, device_hash: &str) -> Result<Issued, Erro
     Ok(Issued { id, methods, expires_at })
 }
 
-/// What an SMS code sent for the challenge under `key` is bound to.
-fn sms_binding(key: &str) -> String {
+/// What an SMS code sent, or a passkey challenge issued, for the login challenge under `key` is bound to.
+fn binding(key: &str) -> String {
     format!("challenge:{key}")
 }
 
@@ -85,20 +86,30 @@ fn refused(ctx: &Ctx, key: &str, max_checks: u32) -> Error {
     Error::ChallengeInvalid
 }
 
+/// The usable challenge `challenge_id`, which must offer `method`: its storage key and its user.
+fn offering(ctx: &Ctx, challenge_id: &str, method: SecondFactor) -> Result<(String, String), Error> {
+    let key = tokens::storage_key(challenge_id.trim()).map_err(|_| Error::ChallengeInvalid)?;
+    let limits = ctx.throttles()?;
+    match challenges::peek(ctx.store()?.db(), &key, limits.checks_per_code, ctx.now)? {
+        Some((user, methods)) if methods.split(',').any(|m| m == method.as_str()) => Ok((key, user)),
+        Some(_) => Err(Error::UnsupportedMethod(format!("this challenge does not offer {method}"))),
+        None => Err(refused(ctx, &key, limits.checks_per_code)),
+    }
+}
+
 /// Sends an SMS code for challenge `challenge_id` to the user's phone `phone_id` (or their first): the phone and
 /// the code's expiry.
 pub fn send_sms(ctx: &Ctx, challenge_id: &str, phone_id: Option<&str>) -> Result<(Phone, Sent), Error> {
-    let key = tokens::storage_key(challenge_id.trim()).map_err(|_| Error::ChallengeInvalid)?;
-    let limits = ctx.throttles()?;
-    let db = ctx.store()?.db();
-    let user_id = match challenges::peek(db, &key, limits.checks_per_code, ctx.now)? {
-        Some((user, methods)) if methods.split(',').any(|m| m == SecondFactor::Sms.as_str()) => user,
-        Some(_) => return Err(Error::UnsupportedMethod("this challenge does not offer SMS".to_owned())),
-        None => return Err(refused(ctx, &key, limits.checks_per_code)),
-    };
-    let phone = pick_phone(db, &user_id, phone_id)?;
-    let sent = sms::send_code(ctx, &phone, &sms_binding(&key), None)?;
+    let (key, user_id) = offering(ctx, challenge_id, SecondFactor::Sms)?;
+    let phone = pick_phone(ctx.store()?.db(), &user_id, phone_id)?;
+    let sent = sms::send_code(ctx, &phone, &binding(&key), None)?;
     Ok((phone, sent))
+}
+
+/// The options of a passkey assertion for challenge `challenge_id` (which must offer `webauthn`).
+pub fn passkey_options(ctx: &Ctx, challenge_id: &str) -> Result<serde_json::Value, Error> {
+    let (key, user_id) = offering(ctx, challenge_id, SecondFactor::Webauthn)?;
+    passkeys::second_factor_options(ctx, &user_id, &binding(&key))
 }
 
 /// A code for a challenge.
@@ -107,8 +118,10 @@ pub struct Verification<'a> {
     pub challenge_id: &'a str,
     /// The method's name.
     pub method: &'a str,
-    /// The code.
+    /// The code (empty for a passkey).
     pub code: &'a str,
+    /// The passkey's answer, for `webauthn`.
+    pub passkey: Option<&'a PasskeyResponse>,
     /// Whether to trust the browser's device.
     pub remember_device: bool,
 }
@@ -117,7 +130,7 @@ pub struct Verification<'a> {
 pub fn verify(ctx: &Ctx, verification: &Verification<'_>) -> Result<Started, Error> {
     let key = tokens::storage_key(verification.challenge_id.trim()).map_err(|_| Error::ChallengeInvalid)?;
     let method = SecondFactor::parse(verification.method)
-        .ok_or_else(|| Error::UnsupportedMethod("the method must be totp, sms or backup_code".to_owned()))?;
+        .ok_or_else(|| Error::UnsupportedMethod("the method must be totp, sms, backup_code or webauthn".to_owned()))?;
     let (policy, limits) = (ctx.session_policy()?, ctx.throttles()?);
     let db = ctx.store()?.db();
     // Each check is counted before the code is looked at, atomically and only while checks are left, so parallel
@@ -128,13 +141,14 @@ pub fn verify(ctx: &Ctx, verification: &Verification<'_>) -> Result<Started, Err
     if !challenge.methods.split(',').any(|offered| offered == method.as_str()) {
         return Err(Error::UnsupportedMethod(format!("this challenge offers: {}", challenge.methods)));
     }
-    let binding = sms_binding(&challenge.key);
+    let binding = binding(&challenge.key);
     let attempt = Attempt {
         user_id: &challenge.user_id,
         session_id: None,
         method,
         code: verification.code,
-        sms_binding: &binding,
+        passkey: verification.passkey,
+        binding: &binding,
     };
     let verified = verify::verify(ctx, &attempt).map_err(|error| match error {
         Error::CodeRefused { code, message, .. } => {

@@ -11,13 +11,14 @@ use crate::domain::trusted_devices;
 use crate::model::{EventKind, FactorKind, SecondFactor};
 use crate::store::backup_codes as stored_codes;
 use crate::store::factors::{self as stored, Totp};
+use crate::store::passkeys::{self, Passkey};
 use crate::store::phones::{self, Phone};
 use crate::store::sessions::Session;
 use crate::store::sms_codes;
 use crate::store::sql::{Db, DbError};
 
-/// The methods the user can verify with now: `totp` with an authenticator, `sms` with a phone, `backup_code` with
-/// codes left.
+/// The methods the user can verify with now: `totp` with an authenticator, `sms` with a phone, `webauthn` with a
+/// passkey, `backup_code` with codes left.
 pub fn methods_of(db: &Db, user_id: &str) -> Result<Vec<SecondFactor>, DbError> {
     let mut methods = Vec::new();
     if stored::list(db, user_id)?.iter().any(|totp| totp.enabled) {
@@ -26,10 +27,37 @@ pub fn methods_of(db: &Db, user_id: &str) -> Result<Vec<SecondFactor>, DbError> 
     if phones::list(db, user_id)?.iter().any(|phone| phone.enabled) {
         methods.push(SecondFactor::Sms);
     }
+    if passkeys::list(db, user_id)?.iter().any(|passkey| passkey.enabled) {
+        methods.push(SecondFactor::Webauthn);
+    }
     if stored_codes::remaining(db, user_id)? > 0 {
         methods.push(SecondFactor::BackupCode);
     }
     Ok(methods)
+}
+
+/// The longest name of a factor, in characters.
+const MAX_NAME_CHARS: usize = 64;
+
+/// The name to give a factor of `kind`: `name` trimmed, the kind's own ("Authenticator", "Passkey") when empty;
+/// refused when too long or with a control character.
+pub fn checked_name(name: Option<String>, kind: FactorKind) -> Result<String, Error> {
+    let default = if kind == FactorKind::Webauthn { "Passkey" } else { "Authenticator" };
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| default.into());
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::InvalidName);
+    }
+    Ok(name)
+}
+
+/// Renames the session user's factor `id` of `kind` to `name` (checked as at enrollment, [`checked_name`]); the
+/// name it now has.
+pub fn rename(ctx: &Ctx, session: &Session, id: &str, kind: FactorKind, name: Option<String>) -> Result<String, Error> {
+    let name = checked_name(name, kind)?;
+    if !stored::rename(ctx.store()?.db(), &session.user_id, id, kind, &name)? {
+        return Err(Error::FactorNotFound);
+    }
+    Ok(name)
 }
 
 /// Enables the session user's factor `factor_id`, whose confirmation code was just accepted (so a wrong code never
@@ -84,6 +112,7 @@ pub fn remove(ctx: &Ctx, session: &Session, id: &str, kind: FactorKind) -> Resul
     let removed = match kind {
         FactorKind::Totp => EventKind::MfaTotpRemoved,
         FactorKind::Sms => EventKind::MfaSmsRemoved,
+        FactorKind::Webauthn => EventKind::MfaPasskeyRemoved,
     };
     events::record(ctx, removed, Some(user_id), sid, json!({"factor_id": id}));
     match stored::has_any(db, user_id) {
@@ -98,8 +127,25 @@ pub fn remove(ctx: &Ctx, session: &Session, id: &str, kind: FactorKind) -> Resul
     Ok(())
 }
 
-/// The user's authenticators and phones (confirmed or not), and the backup codes left.
-pub fn list(ctx: &Ctx, user_id: &str) -> Result<(Vec<Totp>, Vec<Phone>, Left), Error> {
+/// A user's second factors, every kind.
+pub struct Factors {
+    /// Authenticators (confirmed or not).
+    pub authenticators: Vec<Totp>,
+    /// Phones (confirmed or not).
+    pub phones: Vec<Phone>,
+    /// Passkeys.
+    pub passkeys: Vec<Passkey>,
+    /// Backup codes left.
+    pub backup_codes: Left,
+}
+
+/// The user's second factors and the backup codes left.
+pub fn list(ctx: &Ctx, user_id: &str) -> Result<Factors, Error> {
     let db = ctx.store()?.db();
-    Ok((stored::list(db, user_id)?, phones::list(db, user_id)?, Left::of(stored_codes::remaining(db, user_id)?)))
+    Ok(Factors {
+        authenticators: stored::list(db, user_id)?,
+        phones: phones::list(db, user_id)?,
+        passkeys: passkeys::list(db, user_id)?.into_iter().filter(|passkey| passkey.enabled).collect(),
+        backup_codes: Left::of(stored_codes::remaining(db, user_id)?),
+    })
 }

@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use super::passkeys::{self, PasskeyResponse};
 use super::sms::{self, Sent, pick_phone};
 use super::verify::{self, Attempt};
 use crate::domain::context::Ctx;
@@ -21,8 +22,8 @@ use crate::store::phones::Phone;
 use crate::store::sessions::Session;
 use crate::store::users;
 
-/// What an SMS code sent for a step-up of session `session_id` is bound to.
-fn sms_binding(session_id: &str) -> String {
+/// What an SMS code sent, or a passkey challenge issued, for a step-up of session `session_id` is bound to.
+fn binding(session_id: &str) -> String {
     format!("step-up:{session_id}")
 }
 
@@ -32,6 +33,8 @@ pub struct StepUp<'a> {
     pub method: &'a str,
     /// The code, for a second factor.
     pub code: Option<&'a str>,
+    /// The passkey's answer, for `webauthn`.
+    pub passkey: Option<&'a PasskeyResponse>,
     /// The password, for `password`.
     pub password: Option<&'a str>,
 }
@@ -52,18 +55,19 @@ pub fn step_up(ctx: &Ctx, session: &Session, step: &StepUp<'_>) -> Result<(Sessi
         renewed.factor_id = String::new();
     } else {
         let method = SecondFactor::parse(step.method).ok_or_else(|| {
-            Error::UnsupportedMethod("the method must be totp, sms, backup_code or password".to_owned())
+            Error::UnsupportedMethod("the method must be totp, sms, backup_code, webauthn or password".to_owned())
         })?;
         if !has_factor {
             return Err(Error::NoSecondFactorToStepUp);
         }
-        let binding = sms_binding(&session.id);
+        let binding = binding(&session.id);
         let attempt = Attempt {
             user_id: &session.user_id,
             session_id: Some(&session.id),
             method,
             code: step.code.unwrap_or_default(),
-            sms_binding: &binding,
+            passkey: step.passkey,
+            binding: &binding,
         };
         let verified = verify::verify(ctx, &attempt)?;
         renewed.aal = 2;
@@ -100,6 +104,11 @@ fn check_password(ctx: &Ctx, session: &Session, password: &str) -> Result<(), Er
 /// the code sent.
 pub fn send_sms(ctx: &Ctx, session: &Session, phone_id: Option<&str>) -> Result<(Phone, Sent), Error> {
     let phone = pick_phone(ctx.store()?.db(), &session.user_id, phone_id)?;
-    let sent = sms::send_code(ctx, &phone, &sms_binding(&session.id), Some(&session.id))?;
+    let sent = sms::send_code(ctx, &phone, &binding(&session.id), Some(&session.id))?;
     Ok((phone, sent))
+}
+
+/// The options of a passkey assertion to step `session` up with.
+pub fn passkey_options(ctx: &Ctx, session: &Session) -> Result<serde_json::Value, Error> {
+    passkeys::second_factor_options(ctx, &session.user_id, &binding(&session.id))
 }

@@ -31,9 +31,6 @@ const SECRET_BITS: u32 = 160;
 /// Module size of the PNG QR code, in pixels.
 const PNG_SCALE: u32 = 6;
 
-/// The longest name of an authenticator, in characters.
-const MAX_NAME_CHARS: usize = 64;
-
 /// A new enrollment, as shown once.
 pub struct Enrollment {
     /// The authenticator's id.
@@ -72,30 +69,10 @@ pub fn open(ring: &KeyRing, totp: &Totp) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// The name to give an authenticator: `name` trimmed, "Authenticator" when empty; refused when too long or with a
-/// control character.
-fn checked_name(name: Option<String>) -> Result<String, Error> {
-    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "Authenticator".into());
-    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(Error::InvalidName);
-    }
-    Ok(name)
-}
-
-/// Renames the session user's authenticator `id` to `name` (checked as at enrollment; empty: "Authenticator"); the
-/// name it now has.
-pub fn rename(ctx: &Ctx, session: &Session, id: &str, name: Option<String>) -> Result<String, Error> {
-    let name = checked_name(name)?;
-    if !stored::rename(ctx.store()?.db(), &session.user_id, id, &name)? {
-        return Err(Error::FactorNotFound);
-    }
-    Ok(name)
-}
-
 /// Starts an enrollment for the session's user (step-up checked by the caller), who gave `consent` to the
 /// authenticator text in force ([`consent::require`]).
 pub fn start(ctx: &Ctx, session: &Session, name: Option<String>, consent: Option<&str>) -> Result<Enrollment, Error> {
-    let name = checked_name(name)?;
+    let name = factors::checked_name(name, FactorKind::Totp)?;
     let db = ctx.store()?.db();
     let ring = ctx.key_ring()?;
     // Backup codes are made when the first factor is confirmed: their pepper must be there before enrollment.
