@@ -250,6 +250,11 @@ fn every_wrong_part_of_a_ceremony_is_refused() {
         let answer = json!({"credential": assertion(&key, &ceremony(&options), Some(&handle))}).to_string();
         assert_eq!(app.post_json("/v1/login/passkey", &answer, &[]).status, 201);
         assert_eq!(refusal(&app.post_json("/v1/login/passkey", &answer, &[]), 401), "challenge_invalid");
+        // While the user's second-factor checks are disabled, the passkey alone does not sign in either.
+        app.execute("UPDATE second_factor_states SET disabled_at = 1");
+        let disabled = passwordless(&app, |options| assertion(&key, &ceremony(options), Some(&handle)));
+        assert_eq!((disabled.status, disabled.error_code().as_str()), (403, "second_factor_disabled"), "{backend:?}");
+        app.execute("UPDATE second_factor_states SET disabled_at = NULL");
         // Garbage is a clear 400, not a crash.
         let garbage = app.post_json("/v1/login/passkey", r#"{"credential":{"id":"x"}}"#, &[]);
         assert_eq!(garbage.status, 400, "{garbage:?}");

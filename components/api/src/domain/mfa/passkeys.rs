@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::factors;
+use super::{factors, lockout};
 use crate::bindings::mfa::core::webauthn::{self, CounterCheck, RelyingParty, StoredCredential, WebauthnError};
 use crate::bindings::mfa::session::tokens;
 use crate::config::passkeys::PasskeySettings;
@@ -381,10 +381,29 @@ pub fn second_factor(ctx: &Ctx, user_id: &str, binding: &str, response: &Passkey
 }
 
 /// Verifies `response` as a passwordless sign-in: the passkey, whoever's it is. A refusal is recorded as a
-/// `passkey_sign_in_failed` event (with the user, when the passkey is known).
+/// `passkey_sign_in_failed` event (with the user, when the passkey is known). The user's second-factor lockout
+/// holds: while their checks are locked or disabled the sign-in is refused (a `second_factor_refused` event), and a
+/// sign-in resets it as any right second factor does. A refused answer is not counted against the user: nothing in
+/// it could be guessed, and whoever sends it may not be them.
 pub fn passwordless(ctx: &Ctx, response: &PasskeyResponse) -> Result<Passkey, Error> {
     match assertion(ctx, response, PASSWORDLESS, None, "")? {
-        Ok(passkey) => Ok(passkey),
+        Ok(passkey) => {
+            let limits = ctx.throttles()?;
+            let db = ctx.store()?.db();
+            match lockout::take_attempt(db, &limits, &passkey.user_id, ctx.now)? {
+                Ok(failure) => {
+                    if let Err(error) = lockout::succeeded(db, &passkey.user_id, &failure) {
+                        eprintln!("passkey sign-in: the lockout could not be reset: {error}");
+                    }
+                    Ok(passkey)
+                }
+                Err(refusal) => {
+                    let detail = json!({"method": "passkey", "reason": "locked"});
+                    events::record(ctx, EventKind::SecondFactorRefused, Some(&passkey.user_id), None, detail);
+                    Err(refusal)
+                }
+            }
+        }
         Err((reason, message)) => {
             let owner = decode(&response.raw_id)
                 .ok()
