@@ -91,7 +91,7 @@ const derInteger = (bytes) => {
 const sequence = Buffer.concat([derInteger(raw.subarray(0, 32)), derInteger(raw.subarray(32))]);
 const signature = Buffer.concat([Buffer.from([0x30, sequence.length]), sequence]);
 const rp = { id: 'example.com', origins: ['https://example.com'], requireUserVerification: true };
-const credential = { id: new Uint8Array(16).fill(1), publicKey: coseKey, signCount: 2, backupEligible: false };
+const credential = { id: new Uint8Array(16).fill(1), publicKey: coseKey, signCount: 2 };
 checked += 1;
 try {
   const asserted = webauthn.verifyAssertion(rp, challenge, credential, clientData, authenticatorData, signature);

@@ -145,12 +145,7 @@ impl From<wit_webauthn::RelyingParty> for webauthn::RelyingParty {
 
 impl From<wit_webauthn::StoredCredential> for webauthn::StoredCredential {
     fn from(credential: wit_webauthn::StoredCredential) -> Self {
-        Self {
-            id: credential.id,
-            public_key: credential.public_key,
-            sign_count: credential.sign_count,
-            backup_eligible: credential.backup_eligible,
-        }
+        Self { id: credential.id, public_key: credential.public_key, sign_count: credential.sign_count }
     }
 }
 
@@ -185,6 +180,7 @@ impl From<webauthn::Assertion> for wit_webauthn::Assertion {
                 webauthn::CounterCheck::Regressed => wit_webauthn::CounterCheck::Regressed,
             },
             user_verified: assertion.user_verified,
+            backup_eligible: assertion.backup_eligible,
             backup_state: assertion.backup_state,
         }
     }

@@ -328,7 +328,7 @@ function secondFactorPage(challenge) {
     send.hidden = method !== "sms";
     codeFields[0].textContent = method === "backup_code" ? "Backup code" : "Code";
   }
-  const remember = () => view.querySelector("input[name=remember]").checked;
+  const remember = () => view.querySelector("input[name=remember]")?.checked ?? false;
   const passkey = challenge.methods.includes("webauthn")
     ? h("button", { type: "button", onclick: () => attempt(async () => {
         const options = await api("POST", "/v1/login/webauthn/options", { challenge_id: challenge.challenge_id });

@@ -139,8 +139,19 @@ fn a_passkey_registers_and_signs_in_as_the_second_factor_and_alone() {
         let body = signed_in.json();
         assert_eq!((body["aal"].as_i64(), body["method"].as_str()), (Some(2), Some("passkey")));
         let current = get(&app, body["token"].as_str().unwrap(), "/v1/session").json();
-        assert_eq!(current["user_id"], get(&app, &token, "/v1/session").json()["user_id"]);
+        let owner = get(&app, &token, "/v1/session").json()["session"]["user_id"].clone();
+        assert!(owner.is_string() && current["session"]["user_id"] == owner, "{current}");
 
+        // A provider that syncs the passkey after registering it turns its backup eligibility on: it still signs in,
+        // and the change is an event.
+        let synced = passwordless(&app, |options| {
+            let mut made = ceremony(options);
+            made.backup_eligible = true;
+            assertion(&key, &made, Some(&handle))
+        });
+        assert_eq!(synced.status, 201, "{backend:?}: {synced:?}");
+        let factors = get(&app, &token, "/v1/mfa/factors").json();
+        assert!(factors["factors"].as_array().unwrap().iter().any(|f| f["kind"] == "webauthn" && f["synced"] == true));
         // The user's export names the passkey, never its key.
         let export = get(&app, &token, "/v1/account/export");
         assert_eq!(export.status, 200, "{export:?}");
@@ -236,6 +247,13 @@ fn every_wrong_part_of_a_ceremony_is_refused() {
         assert_eq!(refusal(&wrong(&|c| c.user_verified = false), 401), "user_not_verified");
         assert_eq!(refusal(&wrong(&|c| c.challenge = b64(&[7; 32])), 401), "challenge_invalid");
         assert_eq!(refusal(&wrong(&|c| c.sign_count = Some(1)), 401), "counter_regressed");
+        // An answer whose id is not its rawId.
+        let mismatched = passwordless(&app, |options| {
+            let mut answer = assertion(&key, &ceremony(options), Some(&handle));
+            answer["id"] = json!(b64(&[9; 32]));
+            answer
+        });
+        assert_eq!(refusal(&mismatched, 401), "credential_id_mismatch");
         // Another user's handle for this passkey.
         let stranger = passwordless(&app, |options| assertion(&key, &ceremony(options), Some(&b64(&[1; 32]))));
         assert_eq!(refusal(&stranger, 401), "unknown_credential");
@@ -251,10 +269,14 @@ fn every_wrong_part_of_a_ceremony_is_refused() {
         assert_eq!(app.post_json("/v1/login/passkey", &answer, &[]).status, 201);
         assert_eq!(refusal(&app.post_json("/v1/login/passkey", &answer, &[]), 401), "challenge_invalid");
         // While the user's second-factor checks are disabled, the passkey alone does not sign in either.
-        app.execute("UPDATE second_factor_states SET disabled_at = 1");
+        let user_id = get(&app, &token, "/v1/session").json()["session"]["user_id"].as_str().unwrap().to_owned();
+        app.execute(&format!(
+            "INSERT INTO second_factor_states (user_id, window_failures, window_start, consecutive_failures, \
+             lockouts, locked_until, disabled_at, version) VALUES ('{user_id}', 0, 0, 100, 0, 0, 1, 1)"
+        ));
         let disabled = passwordless(&app, |options| assertion(&key, &ceremony(options), Some(&handle)));
         assert_eq!((disabled.status, disabled.error_code().as_str()), (403, "second_factor_disabled"), "{backend:?}");
-        app.execute("UPDATE second_factor_states SET disabled_at = NULL");
+        app.execute("DELETE FROM second_factor_states");
         // Garbage is a clear 400, not a crash.
         let garbage = app.post_json("/v1/login/passkey", r#"{"credential":{"id":"x"}}"#, &[]);
         assert_eq!(garbage.status, 400, "{garbage:?}");
@@ -282,7 +304,11 @@ fn every_wrong_part_of_a_ceremony_is_refused() {
 fn user_verification_can_be_required_of_the_second_factor_and_a_regression_allowed() {
     let app = TestApp::migrated(
         super::Backend::Sqlite,
-        &[("webauthn_user_verification", "required"), ("webauthn_counter_regression", "allow")],
+        &[
+            ("webauthn_user_verification", "required"),
+            ("webauthn_counter_regression", "allow"),
+            ("password_limit_ip", "1/3600"),
+        ],
     );
     let token = signed_in(&app, "uv@example.com");
     let key = authenticator(Algorithm::Es256, 1);
@@ -311,6 +337,10 @@ fn user_verification_can_be_required_of_the_second_factor_and_a_regression_allow
     assert_eq!(copy.status, 201, "{copy:?}");
     let events = get(&app, &token, "/v1/activity").json();
     assert!(events["events"].as_array().unwrap().iter().any(|e| e["kind"] == "passkey_counter_regressed"));
+    // Passwordless sign-ins are limited per address as password failures are (here one an hour).
+    let limited = app.post_json("/v1/login/passkey/options", "", &[]);
+    assert_eq!((limited.status, limited.error_code().as_str()), (429, "too_many_attempts"), "{limited:?}");
+    assert!(limited.header("retry-after").is_some());
 }
 
 #[test]

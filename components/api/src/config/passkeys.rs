@@ -66,6 +66,9 @@ fn check_origin(origin: &str, rp_id: &str) -> Result<(), PolicyError> {
     if !is_domain(host) {
         return Err(bad("has no domain name as its host (no path, no address)"));
     }
+    if (scheme == "https" && port == Some("443")) || (scheme == "http" && port == Some("80")) {
+        return Err(bad("names the scheme's default port, which browsers never send: leave it out"));
+    }
     if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
         return Err(bad("is not the RP ID nor under it"));
     }
@@ -81,7 +84,7 @@ fn check_origin(origin: &str, rp_id: &str) -> Result<(), PolicyError> {
 /// The relying party in force.
 pub fn read(get: Lookup<'_>) -> Result<PasskeySettings, PolicyError> {
     let rp_id = value(get, "webauthn_rp_id").unwrap_or_else(|| "localhost".to_owned());
-    if !is_domain(&rp_id) {
+    if !is_domain(&rp_id) || (rp_id != "localhost" && !rp_id.contains('.')) {
         return Err(PolicyError(format!("webauthn_rp_id must be a lower-case domain name, not {rp_id:?}")));
     }
     let origins: Vec<String> = match value(get, "webauthn_origins") {
@@ -135,12 +138,14 @@ mod tests {
             "https://badexample.com",
             "https://example.com/path",
             "https://example.com:x",
+            "https://example.com:443",
             "ftp://example.com",
             "example.com",
         ] {
             assert!(with(bad).is_err(), "{bad}");
         }
         assert!(read_with(&[("webauthn_rp_id", "10.0.0.1")]).is_err());
+        assert!(read_with(&[("webauthn_rp_id", "com")]).is_err());
         assert!(read_with(&[("webauthn_rp_id", "Example.com")]).is_err());
         assert!(read_with(&[("webauthn_user_verification", "always")]).is_err());
         assert!(read_with(&[("webauthn_counter_regression", "ignore")]).is_err());

@@ -14,7 +14,7 @@ use crate::store::sql::DbError;
 /// An attempt refused by a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
-    /// Which limit (`account_ip`, `ip`, `account`, `registrations_ip`).
+    /// Which limit (`account_ip`, `ip`, `account`, `registrations_ip`, `passkey_ip`, `sms_*`).
     pub limit: &'static str,
     /// Seconds to wait: the `Retry-After` value.
     pub retry_after: u64,

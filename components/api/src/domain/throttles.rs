@@ -190,15 +190,35 @@ pub fn registration(
     ip_key: &str,
     now: i64,
 ) -> Result<Result<(), Throttled>, StoreError> {
-    let keys = vec![digest_key("registration:ip", &[ip_key])];
+    per_address(counters, policy.registrations_per_ip, ("registration:ip", "registrations_ip"), ip_key, now)
+}
+
+/// Checks and counts a passwordless passkey sign-in started from address key `ip_key` (each stores a challenge
+/// for a client nobody knows yet): as many an address as password failures (`password_limit_ip`).
+pub fn passkey_sign_in(
+    counters: &dyn Counters,
+    policy: &ThrottlePolicy,
+    ip_key: &str,
+    now: i64,
+) -> Result<Result<(), Throttled>, StoreError> {
+    per_address(counters, policy.password_per_ip, ("passkey:ip", "passkey_ip"), ip_key, now)
+}
+
+/// Checks and counts one event under the fixed-window `limit` of address key `ip_key`; `names` are the counter's
+/// and the limit's (as a refusal says it).
+fn per_address(
+    counters: &dyn Counters,
+    limit: throttle::FixedLimit,
+    (counter, name): (&str, &'static str),
+    ip_key: &str,
+    now: i64,
+) -> Result<Result<(), Throttled>, StoreError> {
+    let keys = vec![digest_key(counter, &[ip_key])];
     let moment = at(now);
-    let limit = policy.registrations_per_ip;
     counters::update(counters, &keys, now, |current| {
         let counter = window_counter(current.first().copied().flatten());
         match throttle::check_fixed(limit, counter, moment) {
-            throttle::Decision::RetryAfter(retry_after) => {
-                Step::Stop(Err(Throttled { limit: "registrations_ip", retry_after }))
-            }
+            throttle::Decision::RetryAfter(retry_after) => Step::Stop(Err(Throttled { limit: name, retry_after })),
             throttle::Decision::Allowed => {
                 let counted = throttle::count_fixed(limit, counter, moment);
                 Step::Write(vec![fixed_write(counted, limit.window, moment)], Ok(()))

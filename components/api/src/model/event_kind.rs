@@ -99,6 +99,8 @@ vocabulary! {
         MfaPasskeyRemoved = "mfa_passkey_removed",
         /// A passkey's signature counter did not advance: the credential may have been cloned.
         PasskeyCounterRegressed = "passkey_counter_regressed",
+        /// A passkey's backup eligibility changed since registration (a provider synced it later): kept as it is now.
+        PasskeyBackupEligibilityChanged = "passkey_backup_eligibility_changed",
         /// A passwordless sign-in with a passkey was refused (the reason is given).
         PasskeySignInFailed = "passkey_sign_in_failed",
         /// An SMS code was sent.

@@ -104,25 +104,31 @@ pub fn by_credential(db: &Db, credential_id: &str) -> Result<Option<Passkey>, Db
     )
 }
 
-/// Records a use of passkey `id`: its counter and backup state now. Only one of two uses that saw the same
-/// counter wins (compare-and-set on `seen_count`); whether this one did.
-pub fn record_use(
-    db: &Db,
-    id: &str,
-    seen_count: u32,
-    count: u32,
-    backup_state: bool,
-    now: i64,
-) -> Result<bool, DbError> {
+/// What a use of a passkey leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Use {
+    /// The counter now.
+    pub sign_count: u32,
+    /// Whether it is backup eligible now.
+    pub backup_eligible: bool,
+    /// Whether it is backed up now.
+    pub backup_state: bool,
+    /// When.
+    pub at: i64,
+}
+
+/// Records `used` for passkey `id`, unless a higher counter was recorded meanwhile (the stored counter only ever
+/// goes up); whether it was recorded.
+pub fn record_use(db: &Db, id: &str, used: &Use) -> Result<bool, DbError> {
     let changed = db.execute(
-        "UPDATE mfa_configurations SET sign_count = $1, backup_state = $2, last_used_at = $3 \
-         WHERE id = $4 AND sign_count = $5",
+        "UPDATE mfa_configurations SET sign_count = $1, backup_eligible = $2, backup_state = $3, last_used_at = $4 \
+         WHERE id = $5 AND sign_count <= $1",
         &[
-            SqlValue::Int(i64::from(count)),
-            SqlValue::Bool(backup_state),
-            SqlValue::Int(now),
+            SqlValue::Int(i64::from(used.sign_count)),
+            SqlValue::Bool(used.backup_eligible),
+            SqlValue::Bool(used.backup_state),
+            SqlValue::Int(used.at),
             SqlValue::Text(id.to_owned()),
-            SqlValue::Int(i64::from(seen_count)),
         ],
     )?;
     Ok(changed == 1)
@@ -160,9 +166,17 @@ pub struct CeremonyRecord {
     pub name: String,
 }
 
-/// Stores a challenge under `key` (the SHA-256 of its text) until `expires_at`, sweeping expired ones.
+/// Stores a challenge under `key` (the SHA-256 of its text) until `expires_at`, sweeping expired ones and voiding
+/// any other challenge bound to the same thing (one live challenge per registering session, login challenge or
+/// step-up).
 pub fn insert_challenge(db: &Db, key: &str, record: &CeremonyRecord, now: i64, expires_at: i64) -> Result<(), DbError> {
     db.execute("DELETE FROM webauthn_challenges WHERE expires_at <= $1", &[SqlValue::Int(now)])?;
+    if !record.binding.is_empty() {
+        db.execute(
+            "DELETE FROM webauthn_challenges WHERE purpose = $1 AND binding = $2",
+            &texts(&[&record.purpose, &record.binding]),
+        )?;
+    }
     db.execute(
         "INSERT INTO webauthn_challenges (challenge_hash, purpose, user_id, binding, name, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

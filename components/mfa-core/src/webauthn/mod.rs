@@ -43,8 +43,6 @@ pub struct StoredCredential {
     pub public_key: Vec<u8>,
     /// The last counter seen.
     pub sign_count: u32,
-    /// Whether it was backup eligible at registration.
-    pub backup_eligible: bool,
 }
 
 /// A verified registration.
@@ -88,6 +86,8 @@ pub struct Assertion {
     pub counter: CounterCheck,
     /// UV.
     pub user_verified: bool,
+    /// BE now (the caller compares it with what it stored).
+    pub backup_eligible: bool,
     /// BS.
     pub backup_state: bool,
 }
@@ -119,7 +119,7 @@ pub enum WebauthnError {
     /// UV is required and not set.
     #[error("the user was not verified")]
     UserNotVerified,
-    /// BS without BE, or BE changed since registration.
+    /// BS without BE.
     #[error("the backup flags are inconsistent")]
     BackupFlagsInvalid,
     /// An algorithm not accepted.
@@ -188,9 +188,6 @@ pub fn verify_assertion(
         return Err(WebauthnError::Malformed("attested credential data in an assertion".into()));
     }
     data.check(&rp.id, rp.require_user_verification)?;
-    if data.backup_eligible() != credential.backup_eligible {
-        return Err(WebauthnError::BackupFlagsInvalid);
-    }
     let key = PublicKey::from_cose(&credential.public_key)?;
     key.verify(&signed_message(authenticator_data, client_data_json), signature)?;
     let counter = if data.sign_count > credential.sign_count || (data.sign_count == 0 && credential.sign_count == 0) {
@@ -202,6 +199,7 @@ pub fn verify_assertion(
         sign_count: data.sign_count,
         counter,
         user_verified: data.user_verified(),
+        backup_eligible: data.backup_eligible(),
         backup_state: data.backup_state(),
     })
 }
@@ -229,7 +227,6 @@ mod tests {
             id: registration.credential_id.clone(),
             public_key: registration.public_key.clone(),
             sign_count: registration.sign_count,
-            backup_eligible: registration.backup_eligible,
         };
         (registration, stored)
     }
@@ -347,7 +344,9 @@ mod tests {
             Err(WebauthnError::WrongCeremony)
         );
         assert_eq!(check(Ceremony { corrupt_signature: true, ..good() }), Err(WebauthnError::BadSignature));
-        assert_eq!(check(Ceremony { backup_eligible: true, ..good() }), Err(WebauthnError::BackupFlagsInvalid));
+        // Eligibility that changed since registration is reported, not refused (providers that sync later do it).
+        let synced = assert_with(&authenticator, &stored, &Ceremony { backup_eligible: true, ..good() }).unwrap();
+        assert!(synced.backup_eligible);
         // Another credential's key does not verify this one's signature.
         let (_, other) = registered(&Authenticator::new(Algorithm::EdDsa));
         let signed = authenticator.assert(&good());

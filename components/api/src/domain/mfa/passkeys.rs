@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{factors, lockout};
+use super::factors;
 use crate::bindings::mfa::core::webauthn::{self, CounterCheck, RelyingParty, StoredCredential, WebauthnError};
 use crate::bindings::mfa::session::tokens;
 use crate::config::passkeys::PasskeySettings;
@@ -23,7 +23,10 @@ use crate::domain::consent;
 use crate::domain::context::Ctx;
 use crate::domain::error::Error;
 use crate::domain::events;
+use crate::domain::throttles;
 use crate::model::{EventKind, FactorKind};
+use crate::store::factors as factor_records;
+use crate::store::lockout as lockout_records;
 use crate::store::passkeys::{self as stored, CeremonyRecord, Passkey};
 use crate::store::sessions::Session;
 use crate::store::sql::DbError;
@@ -109,9 +112,16 @@ pub fn refusal_of(error: &WebauthnError) -> Refusal {
 const CHALLENGE_INVALID: Refusal = ("challenge_invalid", "the passkey answered no live challenge: start again");
 /// The refusal of a credential that is not one of the user's passkeys.
 const UNKNOWN_CREDENTIAL: Refusal = ("unknown_credential", "this passkey is not registered here");
+/// The refusal of an answer whose `id`, `rawId` and `type` disagree.
+const ID_MISMATCH: Refusal = ("credential_id_mismatch", "the credential id is not the one the authenticator made");
 /// The refusal of a counter that did not advance.
 const COUNTER_REGRESSED: Refusal =
     ("counter_regressed", "this passkey's signature counter went back: it may be a copy");
+
+/// Whether `response` is of type `public-key` and its `id` is its `rawId` (`raw_id`, decoded).
+fn names_itself(response: &PasskeyResponse, raw_id: &[u8]) -> bool {
+    response.kind == "public-key" && decode(&response.id).is_ok_and(|id| id == raw_id)
+}
 
 /// `text` (base64url, padding allowed) as bytes, or the refusal of a malformed answer.
 fn decode(text: &str) -> Result<Vec<u8>, Refusal> {
@@ -165,7 +175,8 @@ pub fn registration_options(
     let db = ctx.store()?.db();
     let handle = stored::user_handle_or(db, &session.user_id, &tokens::new_challenge_id())?;
     let account = users::account_name(db, &session.user_id)?.unwrap_or_else(|| session.user_id.clone());
-    let exclude: Vec<Value> = stored::list(db, &session.user_id)?.iter().map(descriptor).collect();
+    let passkeys = stored::list(db, &session.user_id)?;
+    let exclude: Vec<Value> = passkeys.iter().filter(|passkey| passkey.enabled).map(descriptor).collect();
     let record = CeremonyRecord {
         purpose: REGISTER.to_owned(),
         user_id: Some(session.user_id.clone()),
@@ -213,8 +224,8 @@ pub fn register(
     let registration = webauthn::verify_registration(&rp, &challenge, &client_data_json, &attestation)
         .map_err(|error| refused(refusal_of(&error)))?;
     let credential_id = URL_SAFE_NO_PAD.encode(&registration.credential_id);
-    if response.kind != "public-key" || decode(&response.raw_id).ok().as_ref() != Some(&registration.credential_id) {
-        return Err(refused(("credential_id_mismatch", "the credential id is not the one the authenticator made")));
+    if !names_itself(response, &registration.credential_id) {
+        return Err(refused(ID_MISMATCH));
     }
     let transports = response.response.transports.clone().unwrap_or_default();
     let transports: Vec<String> = transports
@@ -249,8 +260,18 @@ pub fn register(
         "backup_eligible": passkey.backup_eligible,
         "attestation": registration.attestation_format,
     });
-    let codes = factors::enable(ctx, session, &passkey.id, (EventKind::MfaPasskeyEnabled, detail))?;
-    Ok((passkey, codes))
+    match factors::enable(ctx, session, &passkey.id, (EventKind::MfaPasskeyEnabled, detail)) {
+        Ok(codes) => Ok((passkey, codes)),
+        Err(error) => {
+            // Not enabled: the passkey goes, so that it can be registered again.
+            if let Err(cleanup) =
+                factor_records::remove(ctx.store()?.db(), &session.user_id, &passkey.id, FactorKind::Webauthn)
+            {
+                eprintln!("passkey registration: the unfinished passkey could not be removed: {cleanup}");
+            }
+            Err(error)
+        }
+    }
 }
 
 /// The options of an assertion by one of `user_id`'s passkeys, as the second factor of what `binding` names (a
@@ -279,9 +300,17 @@ pub fn second_factor_options(ctx: &Ctx, user_id: &str, binding: &str) -> Result<
     }))
 }
 
-/// The options of a passwordless sign-in: any discoverable passkey, with user verification.
+/// The options of a passwordless sign-in: any discoverable passkey, with user verification. Limited per client
+/// address ([`throttles::passkey_sign_in`]; a refusal is a `login_throttled` event).
 pub fn passwordless_options(ctx: &Ctx) -> Result<Value, Error> {
     let settings = ctx.passkeys()?;
+    let (store, limits) = (ctx.store()?, ctx.throttles()?);
+    let ip_key = throttles::address_key(ctx.client().ip);
+    if let Err(throttled) = throttles::passkey_sign_in(store.counters(), &limits, &ip_key, ctx.now)? {
+        let detail = json!({"limit": throttled.limit, "retry_after": throttled.retry_after});
+        events::record(ctx, EventKind::LoginThrottled, None, None, detail);
+        return Err(Error::Throttled(throttled));
+    }
     let record =
         CeremonyRecord { purpose: PASSWORDLESS.to_owned(), user_id: None, binding: String::new(), name: String::new() };
     let challenge = new_challenge(ctx, &record)?;
@@ -321,6 +350,9 @@ fn assertion(
         Ok(parts) => parts,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    if !names_itself(response, &raw_id) {
+        return Ok(Err(ID_MISMATCH));
+    }
     let (challenge, record) = match take_challenge(ctx, &client_data_json)? {
         Ok(taken) => taken,
         Err(refusal) => return Ok(Err(refusal)),
@@ -334,21 +366,18 @@ fn assertion(
     if user_id.is_some_and(|user| user != passkey.user_id) {
         return Ok(Err(UNKNOWN_CREDENTIAL));
     }
-    if user_id.is_none() {
-        // Passwordless: the authenticator must name the passkey's user by their handle.
+    // The user handle, when the authenticator gives one, must be the passkey's user's; passwordless needs it.
+    let given_handle = parts.user_handle.as_deref().map(|h| h.trim_end_matches('=')).filter(|h| !h.is_empty());
+    if given_handle.is_some() || user_id.is_none() {
         let handle = stored::user_handle(db, &passkey.user_id)?;
-        if handle.is_none() || parts.user_handle.as_deref().map(|h| h.trim_end_matches('=')) != handle.as_deref() {
+        if handle.is_none() || given_handle != handle.as_deref() {
             return Ok(Err(UNKNOWN_CREDENTIAL));
         }
     }
     let require_user_verification = user_id.is_none() || settings.require_user_verification;
     let rp = relying_party(&settings, require_user_verification);
-    let credential = StoredCredential {
-        id: raw_id,
-        public_key: passkey.public_key.clone(),
-        sign_count: passkey.sign_count,
-        backup_eligible: passkey.backup_eligible,
-    };
+    let credential =
+        StoredCredential { id: raw_id, public_key: passkey.public_key.clone(), sign_count: passkey.sign_count };
     let asserted = match webauthn::verify_assertion(
         &rp,
         &challenge,
@@ -367,9 +396,20 @@ fn assertion(
             return Ok(Err(COUNTER_REGRESSED));
         }
     }
-    let count = asserted.sign_count.max(passkey.sign_count);
-    if !stored::record_use(db, &passkey.id, passkey.sign_count, count, asserted.backup_state, ctx.now)? {
-        // Another assertion of this passkey was recorded meanwhile (it had its own challenge): one of two clones.
+    if asserted.backup_eligible != passkey.backup_eligible {
+        // WebAuthn expects eligibility never to change, but providers that sync a passkey after registering it do
+        // change it: an event, and the passkey is kept with what it says now.
+        let detail = json!({"factor_id": passkey.id, "backup_eligible": asserted.backup_eligible});
+        events::record(ctx, EventKind::PasskeyBackupEligibilityChanged, Some(&passkey.user_id), None, detail);
+    }
+    let used = stored::Use {
+        sign_count: asserted.sign_count.max(passkey.sign_count),
+        backup_eligible: asserted.backup_eligible,
+        backup_state: asserted.backup_state,
+        at: ctx.now,
+    };
+    if !stored::record_use(db, &passkey.id, &used)? {
+        // A higher counter of this passkey was recorded meanwhile (by an answer to another challenge): a copy.
         return Ok(Err(COUNTER_REGRESSED));
     }
     Ok(Ok(passkey))
@@ -381,28 +421,20 @@ pub fn second_factor(ctx: &Ctx, user_id: &str, binding: &str, response: &Passkey
 }
 
 /// Verifies `response` as a passwordless sign-in: the passkey, whoever's it is. A refusal is recorded as a
-/// `passkey_sign_in_failed` event (with the user, when the passkey is known). The user's second-factor lockout
-/// holds: while their checks are locked or disabled the sign-in is refused (a `second_factor_refused` event), and a
-/// sign-in resets it as any right second factor does. A refused answer is not counted against the user: nothing in
-/// it could be guessed, and whoever sends it may not be them.
+/// `passkey_sign_in_failed` event (with the user, when the passkey is known). A user whose second-factor checks
+/// were disabled (too many wrong codes in a row, until support resets them) is refused (a `second_factor_refused`
+/// event). A passing lock is not: it stops guessing, and a passkey cannot be guessed, while anyone who has the
+/// password could otherwise keep the user from their passkey by typing wrong codes. A refused answer is not
+/// counted against the user either: nothing in it could be guessed, and whoever sends it may not be them.
 pub fn passwordless(ctx: &Ctx, response: &PasskeyResponse) -> Result<Passkey, Error> {
     match assertion(ctx, response, PASSWORDLESS, None, "")? {
         Ok(passkey) => {
-            let limits = ctx.throttles()?;
-            let db = ctx.store()?.db();
-            match lockout::take_attempt(db, &limits, &passkey.user_id, ctx.now)? {
-                Ok(failure) => {
-                    if let Err(error) = lockout::succeeded(db, &passkey.user_id, &failure) {
-                        eprintln!("passkey sign-in: the lockout could not be reset: {error}");
-                    }
-                    Ok(passkey)
-                }
-                Err(refusal) => {
-                    let detail = json!({"method": "passkey", "reason": "locked"});
-                    events::record(ctx, EventKind::SecondFactorRefused, Some(&passkey.user_id), None, detail);
-                    Err(refusal)
-                }
+            if lockout_records::read(ctx.store()?.db(), &passkey.user_id)?.is_some_and(|state| state.disabled) {
+                let detail = json!({"method": "passkey", "reason": "disabled"});
+                events::record(ctx, EventKind::SecondFactorRefused, Some(&passkey.user_id), None, detail);
+                return Err(Error::SecondFactorDisabled);
             }
+            Ok(passkey)
         }
         Err((reason, message)) => {
             let owner = decode(&response.raw_id)
