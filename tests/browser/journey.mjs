@@ -250,6 +250,8 @@ async function passkeyJourney(browser, app, backend, problems) {
   await signIn(page, email, PASSWORD);
   await heading(page, "Two-step verification");
   await audit(page, "second-factor-passkey", backend);
+  check(!(await page.getByRole("button", { name: "Send me a code" }).isVisible()),
+    `${backend}: "Send me a code" is shown only for SMS`);
   await page.getByRole("button", { name: "Use your passkey" }).click();
   await heading(page, "Your account security");
   ok(`${backend}: signed in with the password and the passkey`);
