@@ -154,6 +154,13 @@ impl Database {
     pub fn execute(&self, sql: &str) {
         batch(self.config(), sql);
     }
+
+    /// Its address, as a tool outside the suite takes it (the admin address with this database's name).
+    pub fn url(&self) -> String {
+        let (address, query) = self.admin.split_once('?').map_or((self.admin.as_str(), None), |(a, q)| (a, Some(q)));
+        let base = address.rsplit_once('/').map_or(address, |(base, _)| base);
+        query.map_or_else(|| format!("{base}/{}", self.name), |query| format!("{base}/{}?{query}", self.name))
+    }
 }
 
 impl Drop for Database {
@@ -479,6 +486,11 @@ impl TestApp {
                 db.execute_batch(sql).unwrap();
             }
         }
+    }
+
+    /// The app's SQLite file (SQLite backend only).
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        self.database().is_none().then(|| self.storage.scratch.join("app.db"))
     }
 
     /// The app's own Postgres database (Redis + Postgres backend only).

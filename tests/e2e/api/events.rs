@@ -3,6 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
+use audit_chain::Verdict;
+
 use super::app::{Answer, BACKENDS, credentials};
 use super::race::{AT_ONCE, Call, all_at_once};
 use super::{Backend, TestApp};
@@ -126,5 +128,38 @@ fn the_event_chain_verifies_and_personal_data_is_apart() {
         }
         let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(field(2), digest);
+    }
+}
+
+#[test]
+fn the_audit_tool_finds_the_chain_intact_and_names_the_first_tampered_event() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        for n in 0..3 {
+            let email = format!("audit{n}@example.com");
+            assert_eq!(post_json(&app, "/v1/register", &credentials(&email, PASSWORD), &[]).status, 201);
+            assert_eq!(post_json(&app, "/v1/login", &credentials(&email, PASSWORD), &[]).status, 201);
+        }
+        let read = || match (app.sqlite_file(), app.database()) {
+            (Some(file), _) => audit_chain::sqlite_rows(file.to_str().unwrap()).unwrap(),
+            (None, Some(database)) => audit_chain::postgres_rows(&database.url()).unwrap(),
+            (None, None) => unreachable!("every backend has a database"),
+        };
+        let rows = read();
+        let last = rows.last().unwrap().hash.clone();
+        assert_eq!(audit_chain::verify(&rows), Verdict::Intact { events: chain_length(&app), last_hash: last });
+        // Someone edits one event's detail in the database: the tool names that event.
+        let target = rows[rows.len() / 2].id;
+        app.execute(&format!("UPDATE security_events SET detail = '{{\"tampered\":true}}' WHERE id = {target}"));
+        match audit_chain::verify(&read()) {
+            Verdict::Broken { id, why } => {
+                assert_eq!((id, why.as_str()), (target, "the hash is not the SHA-256 of the row"))
+            }
+            intact => panic!("{backend:?}: a tampered chain verified: {intact:?}"),
+        }
+        // Removing an event breaks the link of the one after.
+        app.execute(&format!("DELETE FROM security_event_personal WHERE event_id = {target}"));
+        app.execute(&format!("DELETE FROM security_events WHERE id = {target}"));
+        assert!(matches!(audit_chain::verify(&read()), Verdict::Broken { id, .. } if id > target), "{backend:?}");
     }
 }

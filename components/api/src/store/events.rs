@@ -1,15 +1,15 @@
 //! The security-event trail: every authentication and session event, append-only and hash-chained.
 //!
-//! Each event row carries `prev_hash` (the previous event's `hash`, or 64 zeros for the first) and
-//! `hash = SHA-256(prev_hash "\n" kind "\n" user "\n" at "\n" session "\n" detail "\n" personal_digest)`, so any
-//! edit, insertion or removal inside the chain breaks it (removing the newest events is only detectable against an
-//! anchor kept elsewhere, e.g. a periodically exported last hash: not built yet). Personal data (IP address, user
-//! agent, location) lives in `security_event_personal` beside a random salt; the chain covers only
-//! `personal_digest = SHA-256(salt "\n" ip "\n" user agent)`, with `"\n" location` appended when a location is
-//! known, so erasing a user's personal rows keeps the chain verifiable. Appending takes a lock
-//! (`pg_advisory_xact_lock` on Postgres, `BEGIN IMMEDIATE` on SQLite) so concurrent writers never fork the chain. On
-//! Postgres the database computes the same chain in one statement (the `append_security_events` function of
-//! migrations 0007 and 0008); the e2e suite checks both against its own SHA-256.
+//! Each event row carries `prev_hash` (the previous event's `hash`, or 64 zeros for the first) and `hash =
+//! SHA-256(prev_hash "\n" kind "\n" user "\n" at "\n" session "\n" detail "\n" personal_digest)`, so any edit,
+//! insertion or removal inside the chain breaks it (removing the newest events is only detectable against an anchor
+//! kept elsewhere, e.g. the last hash `tools/audit-chain` prints, kept by the operator). Personal data (IP address,
+//! user agent, location) lives in `security_event_personal` beside a random salt; the chain covers only
+//! `personal_digest = SHA-256(salt "\n" ip "\n" user agent)`, with `"\n" location` appended when a location is known,
+//! so erasing a user's personal rows keeps the chain verifiable. Appending takes a lock (`pg_advisory_xact_lock` on
+//! Postgres, `BEGIN IMMEDIATE` on SQLite) so concurrent writers never fork the chain. On Postgres the database computes
+//! the same chain in one statement (the `append_security_events` function of migrations 0007 and 0008); the e2e suite
+//! checks both against its own SHA-256.
 
 use rand::TryRngCore;
 use serde_json::json;
