@@ -7,7 +7,8 @@
 //! `support::check!`, which lists every mismatching row before failing.
 //!
 //! Modules: `mfa_core` (world `mfa:core/mfa-core`), `session_policy` (world `mfa:session/session-policy`), `jco`
-//! (mfa-core transpiled by jco and run in Node), `api` (the Spin app served by mfa-host, on both storage backends);
+//! (mfa-core transpiled by jco and run in Node), `api` (the Spin app served by mfa-host, on both storage backends),
+//! `docs` (the documentation checked against what it describes);
 //! further features get a module of their own here.
 
 // Test code: a failed `unwrap`/index IS the test failing, with a clear panic message.
@@ -16,6 +17,7 @@
 mod support;
 
 mod api;
+mod docs;
 mod jco;
 mod layers;
 mod mfa_core;
