@@ -46,14 +46,15 @@ struct Rename {
     name: Option<String>,
 }
 
+/// The body that starts adding an authenticator or a passkey: its name and the consent given.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Start {
+pub(super) struct Start {
     #[serde(default)]
-    name: Option<String>,
-    /// The version of the authenticator consent text the user agreed to.
+    pub(super) name: Option<String>,
+    /// The version of the consent text (of the factor's kind) the user agreed to.
     #[serde(default)]
-    consent: Option<String>,
+    pub(super) consent: Option<String>,
 }
 
 #[derive(Deserialize)]

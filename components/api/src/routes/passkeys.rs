@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::answer::Answer;
 use super::caller;
-use super::mfa::{self, confirmed};
+use super::mfa::{self, Start, confirmed};
 use crate::domain::context::Ctx;
 use crate::domain::mfa::passkeys::{self, PasskeyResponse};
 use crate::http::{Reply, Request, body};
@@ -22,16 +22,6 @@ use crate::model::FactorKind;
 
 /// The path prefix of one passkey.
 const PASSKEY: &str = "/v1/mfa/webauthn/";
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Options {
-    #[serde(default)]
-    name: Option<String>,
-    /// The version of the passkey consent text the user agreed to.
-    #[serde(default)]
-    consent: Option<String>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +32,7 @@ struct Register {
 /// `POST /v1/mfa/webauthn/options`.
 pub fn options(request: &Request, ctx: &Ctx) -> Answer {
     let (session, _) = caller::recent_enrolling_session(request, ctx)?;
-    let body: Options = body::json_or_default(request)?;
+    let body: Start = body::json_or_default(request)?;
     let options = passkeys::registration_options(ctx, &session, body.name, body.consent.as_deref())?;
     Ok(Reply::json(200, &json!({"publicKey": options})))
 }
