@@ -7,14 +7,14 @@
 // data, removes the phone and deletes the account. Another user adds a passkey on Chromium's virtual authenticator
 // (CDP WebAuthn domain) and signs in with it as the second factor and alone. Every page is checked with axe-core
 // (no serious or critical violation) and for CSP violations, and photographed at desktop and phone sizes into
-// target/browser-artifacts/.
+// target/browser-artifacts/; each screenshot docs/user-guide.md shows must be one this run took.
 //
 // Usage: node tests/browser/journey.mjs (from the repository; mfa-host from MFA_HOST or target/debug/mfa-host,
 // Chromium from CHROMIUM or /usr/bin/chromium; DATABASE_URL / REDIS_URL as the Rust suite reads them).
 
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -381,6 +381,7 @@ async function journey(browser, backend, twilio) {
     await page.reload();
     await heading(page, "Your account security");
     check((await page.locator("ul.cards").last().locator("li").count()) === 2, `${backend}: both sessions are listed`);
+    await audit(page, "sessions", backend);
     await page.getByRole("button", { name: "Sign out all other sessions" }).click();
     await page.getByText("Signed out 1 other session.").waitFor();
     await other.reload();
@@ -453,6 +454,7 @@ async function journey(browser, backend, twilio) {
     await page.getByRole("button", { name: "Verify" }).click();
     await heading(page, "Your account security");
     check(await page.getByRole("button", { name: "Stop trusting Chrome on Linux" }).isVisible(), `${backend}: this browser is trusted`);
+    await audit(page, "trusted-device", backend);
     await page.getByRole("button", { name: "Stop trusting Chrome on Linux" }).click();
     await page.getByText("Chrome on Linux is no longer trusted.").waitFor();
     ok(`${backend}: the browser is no longer trusted`);
@@ -572,5 +574,21 @@ try {
 } finally {
   await browser.close();
   twilio.close();
+}
+
+// --- The user guide shows only screens this run reached: every image docs/user-guide.md references is
+// docs/images/<name>.png, that file exists, and this run's audit(...) took target/browser-artifacts/<name>-desktop.png.
+
+const guide = readFileSync(join(repo, "docs", "user-guide.md"), "utf8");
+const references = [...guide.matchAll(/!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|<img\b[^>]*\bsrc="([^"]+)"/g)]
+  .map((found) => found[1] || found[2]);
+check(references.length > 0, `docs/user-guide.md shows screenshots (${references.length})`);
+for (const reference of references) {
+  const name = reference.match(/^images\/([a-z0-9-]+)\.png$/)?.[1];
+  check(name !== undefined, `docs/user-guide.md's image ${reference} is docs/images/<name>.png`);
+  check(existsSync(join(repo, "docs", "images", `${name}.png`)), `docs/images/${name}.png exists`);
+  const shot = join(artifacts, `${name}-desktop.png`);
+  check(existsSync(shot) && statSync(shot).mtimeMs >= started,
+    `"${name}" is a screen this run photographed (target/browser-artifacts/${name}-desktop.png)`);
 }
 console.log(`${passed} passed in ${((Date.now() - started) / 1000).toFixed(2)}s`);

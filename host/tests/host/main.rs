@@ -6,6 +6,7 @@
 
 mod build;
 mod compose;
+mod deploy_examples;
 mod limits;
 mod postgres;
 mod reuse;

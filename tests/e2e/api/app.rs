@@ -98,6 +98,33 @@ impl Answer {
     }
 }
 
+/// A request and its answer, as [`recorded`] keeps them.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The method.
+    pub method: String,
+    /// The path, query included.
+    pub path: String,
+    /// The request body.
+    pub request: String,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's body.
+    pub answer: String,
+}
+
+thread_local! {
+    /// The exchanges of this thread while [`recorded`] runs.
+    static RECORDING: std::cell::RefCell<Option<Vec<Exchange>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work`, keeping every request this thread sends to any app meanwhile with its answer.
+pub fn recorded<T>(work: impl FnOnce() -> T) -> (T, Vec<Exchange>) {
+    RECORDING.with(|recording| *recording.borrow_mut() = Some(Vec::new()));
+    let result = work();
+    (result, RECORDING.with(|recording| recording.borrow_mut().take().unwrap_or_default()))
+}
+
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}_{}_{nanos}", std::process::id())
@@ -367,7 +394,19 @@ impl TestApp {
             .collect();
         let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
         let bytes = if chunked { dechunk(raw) } else { raw.to_vec() };
-        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
+        let answer = Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes };
+        RECORDING.with(|recording| {
+            if let Some(exchanges) = recording.borrow_mut().as_mut() {
+                exchanges.push(Exchange {
+                    method: method.to_owned(),
+                    path: path.to_owned(),
+                    request: body.to_owned(),
+                    status: answer.status,
+                    answer: answer.body.clone(),
+                });
+            }
+        });
+        answer
     }
 
     /// Moves the session of `token` into the past: created `created_ago` and last seen `seen_ago` seconds earlier

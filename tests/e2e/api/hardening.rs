@@ -388,5 +388,10 @@ fn every_refusal_is_an_event_and_a_lost_event_is_counted() {
             "{backend:?}: {}",
             metrics.body
         );
+        // Events written are counted by kind, in the transaction that writes them: the refused one is not.
+        let expired = format!("mfa_security_events_total{{kind=\"session_expired\"}} {before}\n", before = before + 1);
+        assert!(metrics.body.contains(&expired), "{backend:?}: {}", metrics.body);
+        assert!(!metrics.body.contains("mfa_security_events_total{kind=\"login_failed\"}"), "{backend:?}");
+        assert_eq!(metrics.body.matches("# TYPE mfa_security_events_total counter\n").count(), 1, "{backend:?}");
     }
 }

@@ -10,6 +10,7 @@ mod budget;
 mod consent;
 mod enforcement;
 mod events;
+mod examples;
 mod feed;
 mod hardening;
 mod instances;

@@ -22,14 +22,14 @@ fn migrations_need_the_api_key_and_are_idempotent_and_readyz_follows_them() {
         assert_eq!(first.status, 200, "{backend:?}: {first:?}");
         assert_eq!(
             first.json(),
-            serde_json::json!({"applied": [1, 2, 3, 4, 5, 6, 7, 8, 9], "schema_version": 9}),
+            serde_json::json!({"applied": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "schema_version": 10}),
             "{backend:?}"
         );
         let again = app.post_with_key("/v1/admin/migrate", "");
-        assert_eq!(again.json(), serde_json::json!({"applied": [], "schema_version": 9}), "{backend:?}");
+        assert_eq!(again.json(), serde_json::json!({"applied": [], "schema_version": 10}), "{backend:?}");
         let ready = app.get("/readyz");
         assert_eq!(ready.status, 200, "{backend:?}: {ready:?}");
-        assert_eq!(ready.json()["schema_version"], 9);
+        assert_eq!(ready.json()["schema_version"], 10);
     }
 }
 
@@ -45,8 +45,8 @@ fn parallel_migrations_on_postgres_apply_each_version_once() {
         .collect();
     let answers = all_at_once(calls);
     let applied: usize = answers.iter().map(|a| a["applied"].as_array().unwrap().len()).sum();
-    assert_eq!(applied, 9, "each of the 9 migrations once: {answers:?}");
-    assert!(answers.iter().all(|a| a["schema_version"] == 9), "{answers:?}");
+    assert_eq!(applied, 10, "each of the 10 migrations once: {answers:?}");
+    assert!(answers.iter().all(|a| a["schema_version"] == 10), "{answers:?}");
 }
 
 #[test]

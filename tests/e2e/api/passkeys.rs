@@ -25,7 +25,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// An authenticator with a credential id of its own (`seed` tells authenticators in one test apart).
-fn authenticator(algorithm: Algorithm, seed: u8) -> Authenticator {
+pub(super) fn authenticator(algorithm: Algorithm, seed: u8) -> Authenticator {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let mut id = nanos.to_be_bytes().to_vec();
     id.extend_from_slice(&[seed; 16]);
@@ -33,12 +33,12 @@ fn authenticator(algorithm: Algorithm, seed: u8) -> Authenticator {
 }
 
 /// A ceremony answering `options` (`publicKey`) from the allowed origin, right in every part.
-fn ceremony(options: &Value) -> Ceremony {
+pub(super) fn ceremony(options: &Value) -> Ceremony {
     Ceremony::new("localhost", ORIGIN, options["challenge"].as_str().unwrap())
 }
 
 /// A registration answer as `PublicKeyCredential.toJSON()` gives it.
-fn registration(authenticator: &Authenticator, ceremony: &Ceremony) -> Value {
+pub(super) fn registration(authenticator: &Authenticator, ceremony: &Ceremony) -> Value {
     let made = authenticator.register(ceremony);
     let id = b64(&authenticator.credential_id());
     json!({"id": id, "rawId": id, "type": "public-key", "response": {
@@ -49,7 +49,7 @@ fn registration(authenticator: &Authenticator, ceremony: &Ceremony) -> Value {
 }
 
 /// An assertion answer, with the user handle of `user_handle` (what a discoverable passkey gives).
-fn assertion(authenticator: &Authenticator, ceremony: &Ceremony, user_handle: Option<&str>) -> Value {
+pub(super) fn assertion(authenticator: &Authenticator, ceremony: &Ceremony, user_handle: Option<&str>) -> Value {
     let signed = authenticator.assert(ceremony);
     let id = b64(&authenticator.credential_id());
     json!({"id": id, "rawId": id, "type": "public-key", "response": {

@@ -171,6 +171,9 @@ fn wrong_codes_lock_second_factor_checks_then_disable_them_until_a_reset() {
         for kind in ["second_factor_failed", "second_factor_locked", "second_factor_disabled", "second_factor_reset"] {
             assert!(kinds.contains(&kind), "{backend:?}: no {kind} in {kinds:?}");
         }
+        // The code tried while checks were disabled is refused as such.
+        let refused = activity["events"].as_array().unwrap().iter().find(|e| e["kind"] == "second_factor_refused");
+        assert_eq!(refused.map(|e| e["detail"]["reason"].clone()), Some("disabled".into()), "{backend:?}: {activity}");
     }
 }
 

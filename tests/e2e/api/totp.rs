@@ -365,3 +365,60 @@ fn an_authenticator_is_renamed_by_its_owner_only() {
         assert_eq!(get(&app, &token, "/v1/mfa/factors").json()["factors"][0]["name"], "Work phone");
     }
 }
+
+#[test]
+fn reencryption_reseals_every_secret_in_batches_so_a_leaked_key_can_be_removed() {
+    let key = |id: &str, byte: u8| format!("{id}:{}", base64::engine::general_purpose::STANDARD.encode([byte; 32]));
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend);
+        let now = unix_now();
+        // Three users with an authenticator under the first key, and one whose key is no longer listed.
+        let mut users = Vec::new();
+        for name in ["ada", "bob", "cy", "dee"] {
+            let email = format!("{name}@example.com");
+            let token = signed_in(&app, &email);
+            let (id, secret) = start_enrollment(&app, &token, "");
+            assert_eq!(confirm(&app, &token, &id, &totp(&secret, now - 30)).status, 200, "{backend:?}");
+            users.push((email, id, secret));
+        }
+        let dee = &users[3].1;
+        app.execute(&format!("UPDATE mfa_configurations SET key_id = 'retired' WHERE id = '{dee}'"));
+        let key_of = |id: &str| app.rows(&format!("SELECT key_id FROM mfa_configurations WHERE id = '{id}'"));
+
+        let old = app.variable("encryption_keys").unwrap().to_owned();
+        let rotated = app.sibling(&[("encryption_keys", &format!("{},{old}", key("k2", 7)))]);
+        let reencrypt = |app: &TestApp, body: &str| app.post_with_key("/v1/admin/reencrypt", body);
+        assert_eq!(rotated.request("POST", "/v1/admin/reencrypt", &[], "").error_code(), "unauthorized");
+        assert_eq!(reencrypt(&rotated, r#"{"limit": 0}"#).error_code(), "invalid_field", "{backend:?}");
+        let first = reencrypt(&rotated, r#"{"limit": 2}"#);
+        assert_eq!(first.status, 200, "{backend:?}: {first:?}");
+        let expected =
+            serde_json::json!({"current_key": "k2", "resealed": 2, "remaining": 1, "unknown_key": 1, "unreadable": []});
+        assert_eq!(first.json(), expected, "{backend:?}");
+        let second = reencrypt(&rotated, "").json();
+        assert_eq!((&second["resealed"], &second["remaining"]), (&1.into(), &0.into()), "{backend:?}: {second}");
+        assert_eq!(reencrypt(&rotated, "").json()["resealed"], 0, "{backend:?}: nothing left to do");
+        for (_, id, _) in &users[..3] {
+            assert_eq!(key_of(id)[0][0].as_deref(), Some("k2"), "{backend:?}");
+        }
+        assert_eq!(key_of(dee)[0][0].as_deref(), Some("retired"), "{backend:?}: a secret it cannot open is untouched");
+
+        // The old key removed: every resealed secret still opens, though none was used since.
+        let only_new = app.sibling(&[("encryption_keys", &key("k2", 7))]);
+        for (email, _, secret) in &users[..3] {
+            login_with_code(&only_new, email, &totp(secret, now));
+        }
+
+        // A secret that does not open under its own key (here: another user's ciphertext) is named and kept.
+        let (ada, bob) = (&users[0].1, &users[1].1);
+        app.execute(&format!(
+            "UPDATE mfa_configurations SET secret_ciphertext = \
+             (SELECT secret_ciphertext FROM mfa_configurations WHERE id = '{bob}') WHERE id = '{ada}'"
+        ));
+        let third = app.sibling(&[("encryption_keys", &format!("{},{}", key("k3", 9), key("k2", 7)))]);
+        let answer = reencrypt(&third, "").json();
+        let expected = serde_json::json!({"current_key": "k3", "resealed": 2, "remaining": 1, "unknown_key": 1, "unreadable": [ada]});
+        assert_eq!(answer, expected, "{backend:?}");
+        assert_eq!(key_of(ada)[0][0].as_deref(), Some("k2"), "{backend:?}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The self-service web UI's component beside the API in the same app: the page and its files with a strict
-//! Content-Security-Policy, everything under `/v1` still the API's (JSON errors included).
+//! Content-Security-Policy, everything under `/v1` still the API's (JSON errors included), and wording for every
+//! kind of security event on the activity page.
 
 use super::TestApp;
 use super::app::Backend;
@@ -34,4 +35,18 @@ fn the_ui_serves_its_page_and_files_and_the_api_keeps_v1() {
     assert_eq!(unknown.header("content-security-policy"), Some("default-src 'none'; frame-ancestors 'none'"));
     assert_eq!(app.get("/healthz").status, 200);
     assert_eq!(app.get("/openapi.json").header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn the_activity_page_words_every_event_kind_the_app_records() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    let script = app.get("/app.js").body;
+    let texts = script.split("const EVENT_TEXTS = {").nth(1).and_then(|rest| rest.split("};").next()).unwrap();
+    let kinds = std::fs::read_to_string(mfa_e2e::workspace_dir().join("components/api/src/model/event_kind.rs"))
+        .unwrap();
+    let kinds: Vec<&str> =
+        kinds.lines().filter_map(|line| line.trim().split_once(" = \"")?.1.strip_suffix("\",")).collect();
+    assert!(kinds.len() > 60, "{kinds:?}");
+    let unworded: Vec<&&str> = kinds.iter().filter(|kind| !texts.contains(&format!("\n  {kind}: \""))).collect();
+    assert!(unworded.is_empty(), "no wording in the activity page for {unworded:?}");
 }

@@ -120,6 +120,11 @@ impl KeyRing {
             .map_err(|_| KeyRingError::Decrypt)
     }
 
+    /// Every key id, newest (the current one) first.
+    pub fn ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
     /// Whether `sealed` should be re-sealed under the current key.
     pub fn is_stale(&self, sealed: &Sealed) -> bool {
         sealed.key_id != self.current_id()

@@ -117,9 +117,23 @@ pub fn require_service_key(ctx: &Ctx, given: Option<&str>, method: &str, path: &
         return Ok(());
     }
     let reason = if given.is_empty() { "missing" } else { "wrong" };
-    let detail = json!({"reason": reason, "method": method, "path": path});
+    let detail = json!({"reason": reason, "method": method, "path": without_personal_data(path)});
     events::record(ctx, EventKind::ServiceApiKeyRefused, None, None, detail);
     Err(Error::ServiceKeyInvalid)
+}
+
+/// `path` without what could name a person (the email or product id of a lookup), as a refused request records it:
+/// the event belongs to no account, so erasing one would never reach it.
+fn without_personal_data(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    for (lookup, placeholder) in [("/by-email/", "{email}"), ("/by-external-id/", "{external_id}")] {
+        if let Some((before, after)) = path.split_once(lookup) {
+            let rest = after.split_once('/').map_or("", |(_, rest)| rest);
+            let tail = if rest.is_empty() { String::new() } else { format!("/{rest}") };
+            return format!("{before}{lookup}{placeholder}{tail}");
+        }
+    }
+    path.to_owned()
 }
 
 #[cfg(test)]
@@ -134,5 +148,19 @@ mod tests {
         assert!(!csrf_matches("session-b", &token));
         assert!(!csrf_matches("session-a", ""));
         assert!(changes_state("POST") && changes_state("DELETE") && !changes_state("GET"));
+    }
+
+    #[test]
+    fn a_refused_lookup_records_its_path_without_the_email_or_product_id() {
+        assert_eq!(
+            without_personal_data("/v1/service/users/by-email/ada%40example.com"),
+            "/v1/service/users/by-email/{email}"
+        );
+        assert_eq!(
+            without_personal_data("/v1/service/users/by-external-id/crm-42/x?y=1"),
+            "/v1/service/users/by-external-id/{external_id}/x"
+        );
+        assert_eq!(without_personal_data("/v1/service/events?after=3"), "/v1/service/events");
+        assert_eq!(without_personal_data("/v1/introspect"), "/v1/introspect");
     }
 }

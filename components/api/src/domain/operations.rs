@@ -1,10 +1,11 @@
 //! What an operator asks of the service: whether it is ready (policies usable, stores reachable, schema current),
-//! applying the schema migrations, and the app's own counters.
+//! applying the schema migrations, and the app's own counters (with how many security events of each kind were
+//! written).
 
 use super::context::Ctx;
 use super::error::Error;
 use crate::store::error::StoreError;
-use crate::store::migrate;
+use crate::store::{events, migrate};
 
 /// Refuses unless every policy variable is usable, naming the variable and the rule it breaks.
 pub fn check_policies(ctx: &Ctx) -> Result<(), Error> {
@@ -79,5 +80,11 @@ pub fn migrate(ctx: &Ctx) -> Result<(Vec<i64>, i64), Error> {
 
 /// The app's own counters (name with labels, value), sorted by name.
 pub fn metrics(ctx: &Ctx) -> Result<Vec<(String, i64)>, Error> {
-    Ok(ctx.store()?.counters().metrics()?)
+    let store = ctx.store()?;
+    let mut metrics = store.counters().metrics()?;
+    let written = events::counts(store.db())?;
+    metrics
+        .extend(written.into_iter().map(|(kind, total)| (format!("security_events_total{{kind=\"{kind}\"}}"), total)));
+    metrics.sort();
+    Ok(metrics)
 }

@@ -18,11 +18,12 @@ vocabulary! {
         ExternalIdLinked = "external_id_linked",
         /// The service API removed the account's link to the product's id.
         ExternalIdUnlinked = "external_id_unlinked",
-        /// A password login succeeded (with the method that completed it).
+        /// A sign-in made a session (password with or without a second factor, a passkey alone, a trusted device,
+        /// or the product's sign-in through the service API), with the method that completed it.
         LoginSucceeded = "login_succeeded",
         /// A password login failed (wrong password or unknown email).
         LoginFailed = "login_failed",
-        /// A password login was refused by a guessing limit.
+        /// A password login, or a passwordless passkey sign-in's options, was refused by a guessing limit.
         LoginThrottled = "login_throttled",
         /// A login was refused by the session limit.
         LoginRefused = "login_refused",

@@ -20,6 +20,7 @@ pub const ROUTES: &[(&str, &[(&str, Handler)])] = &[
     ("/openapi.json", &[("GET", operations::openapi)]),
     ("/v1/admin/migrate", &[("POST", operations::migrate)]),
     ("/v1/admin/metrics", &[("GET", operations::metrics)]),
+    ("/v1/admin/reencrypt", &[("POST", operations::reencrypt)]),
     ("/v1/register", &[("POST", accounts::register)]),
     ("/v1/login", &[("POST", login::login)]),
     ("/v1/login/verify", &[("POST", login::verify)]),

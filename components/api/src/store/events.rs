@@ -8,8 +8,9 @@
 //! `personal_digest = SHA-256(salt "\n" ip "\n" user agent)`, with `"\n" location` appended when a location is known,
 //! so erasing a user's personal rows keeps the chain verifiable. Appending takes a lock (`pg_advisory_xact_lock` on
 //! Postgres, `BEGIN IMMEDIATE` on SQLite) so concurrent writers never fork the chain. On Postgres the database computes
-//! the same chain in one statement (the `append_security_events` function of migrations 0007 and 0008); the e2e suite
-//! checks both against its own SHA-256.
+//! the same chain in one statement (the `append_security_events` function of migrations 0007, 0008 and 0010); the e2e
+//! suite checks both against its own SHA-256. Each append also counts its event by kind (`security_event_counts`,
+//! read by [`counts`]) in the same transaction.
 
 use rand::TryRngCore;
 use serde_json::json;
@@ -197,7 +198,17 @@ fn append(db: &Db, event: &Event<'_>, at: i64, prev: String) -> Result<String, D
             SqlValue::Text(event.location.to_owned()),
         ],
     )?;
+    db.execute(
+        "INSERT INTO security_event_counts (kind, total) VALUES ($1, 1) \
+         ON CONFLICT (kind) DO UPDATE SET total = security_event_counts.total + 1",
+        &[SqlValue::Text(event.kind.as_str().to_owned())],
+    )?;
     Ok(hash)
+}
+
+/// How many events of each kind were ever written (`mfa_security_events_total{kind}`), by kind.
+pub fn counts(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
+    db.rows("SELECT kind, total FROM security_event_counts ORDER BY kind", &[])
 }
 
 /// The columns every event answer shows (`e` the event, `p` its personal data), in [`event_json`]'s order.

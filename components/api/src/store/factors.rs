@@ -128,13 +128,55 @@ pub fn rename(db: &Db, user_id: &str, id: &str, kind: FactorKind, name: &str) ->
     Ok(changed == 1)
 }
 
-/// Replaces the sealed secret of `id` (re-encryption under the current key).
-pub fn reseal(db: &Db, id: &str, sealed: &Sealed) -> Result<(), DbError> {
-    db.execute(
-        "UPDATE mfa_configurations SET secret_ciphertext = $1, key_id = $2 WHERE id = $3",
-        &[SqlValue::Blob(sealed.blob.clone()), SqlValue::Text(sealed.key_id.clone()), SqlValue::Text(id.to_owned())],
+/// Replaces the sealed secret of `id` (re-encryption under the current key) if it is still sealed under
+/// `was_under` (a removed factor, or one another request re-encrypted first, is left alone); whether it did.
+pub fn reseal(db: &Db, id: &str, was_under: &str, sealed: &Sealed) -> Result<bool, DbError> {
+    let changed = db.execute(
+        "UPDATE mfa_configurations SET secret_ciphertext = $1, key_id = $2 WHERE id = $3 AND key_id = $4",
+        &[
+            SqlValue::Blob(sealed.blob.clone()),
+            SqlValue::Text(sealed.key_id.clone()),
+            SqlValue::Text(id.to_owned()),
+            SqlValue::Text(was_under.to_owned()),
+        ],
     )?;
-    Ok(())
+    Ok(changed == 1)
+}
+
+/// `$1, $2, ...` for `count` parameters starting at `first`.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Up to `limit` authenticators (confirmed or not) whose secret is sealed under one of `keys`, by id.
+pub fn sealed_under(db: &Db, keys: &[&str], limit: i64) -> Result<Vec<Totp>, DbError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params = texts(keys);
+    params.push(SqlValue::Int(limit));
+    let sql = format!(
+        "{COLUMNS} WHERE kind = 'totp' AND key_id IN ({}) ORDER BY id LIMIT ${}",
+        placeholders(1, keys.len()),
+        keys.len() + 1
+    );
+    Ok(db.query(&sql, &params)?.iter().filter_map(|row| totp_of(row)).collect())
+}
+
+/// How many authenticators have their secret sealed under each key id, by key id.
+pub fn count_by_key(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
+    let rows = db.query(
+        "SELECT key_id, CAST(count(*) AS BIGINT) FROM mfa_configurations WHERE kind = 'totp' GROUP BY key_id \
+         ORDER BY key_id",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| match row.as_slice() {
+            [key, count] => Some((key.as_str()?.to_owned(), count.as_i64()?)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Removes the user's second factor `id` of `kind`; whether there was one.

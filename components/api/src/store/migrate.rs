@@ -74,6 +74,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../../migrations/postgres/0009_passkeys.sql"),
         sqlite: include_str!("../../../../migrations/sqlite/0009_passkeys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "event_counts",
+        postgres: include_str!("../../../../migrations/postgres/0010_event_counts.sql"),
+        sqlite: include_str!("../../../../migrations/sqlite/0010_event_counts.sql"),
+    },
 ];
 
 /// The advisory lock key migrations hold on Postgres ("mfa-migr" as a big-endian integer).

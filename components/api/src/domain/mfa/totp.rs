@@ -175,7 +175,7 @@ pub fn check_code(
     }
     if ring.is_stale(&totp.sealed)
         && let Ok(sealed) = ring.seal(&[&totp.user_id, &totp.id], &secret)
-        && let Err(error) = stored::reseal(db, &totp.id, &sealed)
+        && let Err(error) = stored::reseal(db, &totp.id, &totp.sealed.key_id, &sealed)
     {
         eprintln!("totp {}: re-encryption failed: {error}", totp.id);
     }

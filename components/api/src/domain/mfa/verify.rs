@@ -71,7 +71,8 @@ pub fn verify(ctx: &Ctx, attempt: &Attempt<'_>) -> Result<Verified, Error> {
     let failure = match lockout::take_attempt(db, &limits, attempt.user_id, ctx.now)? {
         Ok(failure) => failure,
         Err(refusal) => {
-            let detail = json!({"method": attempt.method, "reason": "locked"});
+            let reason = if matches!(refusal, Error::SecondFactorDisabled) { "disabled" } else { "locked" };
+            let detail = json!({"method": attempt.method, "reason": reason});
             events::record(ctx, EventKind::SecondFactorRefused, uid, attempt.session_id, detail);
             return Err(refusal);
         }

@@ -1,14 +1,11 @@
-//! The documentation that can be checked: `docs/configuration.md` names every variable of `spin.toml` once, with
-//! its default as spin.toml declares it (`*empty*` for an empty one) and secrets said to be secret, and nothing
-//! spin.toml no longer has.
+//! `docs/configuration.md` names every variable of `spin.toml` once, with its default as spin.toml declares it
+//! (`*empty*` for an empty one) and secrets said to be secret, and nothing spin.toml no longer has.
 
 use std::collections::BTreeMap;
 
-use mfa_e2e::workspace_dir;
-
 /// `spin.toml`'s variables: name -> (default, secret).
 fn declared() -> BTreeMap<String, (String, bool)> {
-    let manifest: toml::Table = std::fs::read_to_string(workspace_dir().join("spin.toml")).unwrap().parse().unwrap();
+    let manifest: toml::Table = super::read("spin.toml").parse().unwrap();
     manifest["variables"]
         .as_table()
         .unwrap()
@@ -23,7 +20,7 @@ fn declared() -> BTreeMap<String, (String, bool)> {
 
 /// The reference's rows: name -> (default cell, effect cell).
 fn documented() -> BTreeMap<String, (String, String)> {
-    let text = std::fs::read_to_string(workspace_dir().join("docs/configuration.md")).unwrap();
+    let text = super::read("docs/configuration.md");
     let mut rows = BTreeMap::new();
     for line in text.lines().filter(|line| line.starts_with("| `")) {
         let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();

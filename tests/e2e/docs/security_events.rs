@@ -1,0 +1,38 @@
+//! `docs/security-events.md` describes every kind of security event the app records (`model/event_kind.rs`), each
+//! in one table row `` | `kind` | written when | detail | `` with both cells filled, and no kind the app no longer
+//! has.
+
+use std::collections::BTreeMap;
+
+/// The event kinds the app declares (the `= "kind"` of each variant).
+fn declared() -> Vec<String> {
+    let source = super::read("components/api/src/model/event_kind.rs");
+    source
+        .lines()
+        .filter_map(|line| line.trim().split_once(" = \"").map(|(_, rest)| rest.trim_end_matches("\",").to_owned()))
+        .collect()
+}
+
+/// The specification's rows: kind -> (written when, detail).
+fn documented() -> BTreeMap<String, (String, String)> {
+    let mut rows = BTreeMap::new();
+    for line in super::read("docs/security-events.md").lines().filter(|line| line.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim().trim_matches('|').split(" | ").map(str::trim).collect();
+        assert_eq!(cells.len(), 3, "three cells: {line}");
+        let kind = cells[0].trim_matches('`').to_owned();
+        assert!(rows.insert(kind.clone(), (cells[1].to_owned(), cells[2].to_owned())).is_none(), "{kind} twice");
+    }
+    rows
+}
+
+#[test]
+fn the_security_event_specification_describes_every_kind_once() {
+    let (declared, documented) = (declared(), documented());
+    assert!(declared.len() > 60, "the kinds were read: {declared:?}");
+    let missing: Vec<&String> = declared.iter().filter(|kind| !documented.contains_key(*kind)).collect();
+    let stale: Vec<&String> = documented.keys().filter(|kind| !declared.contains(kind)).collect();
+    assert!(missing.is_empty() && stale.is_empty(), "undescribed: {missing:?}; no longer recorded: {stale:?}");
+    for (kind, (when, detail)) in &documented {
+        assert!(!when.is_empty() && !detail.is_empty(), "{kind}: say when it is written and what its detail holds");
+    }
+}
