@@ -3,7 +3,8 @@
 //! a request body or a success answer must have the shape (the same fields, recursively, with the same JSON types;
 //! each element of an example list that of some element of the real list) of a request the app accepted or of an
 //! answer it gave with that status. Every JSON request body and success answer of the document (but the document
-//! itself) must have an example and be reached by the walk. `scripts/openapi_examples.py` checks each example against its schema besides.
+//! itself) must have an example and be reached by the walk. `scripts/openapi_examples.py` checks each example
+//! against its schema besides.
 //!
 //! `MFA_PROPOSE_EXAMPLES=1` writes the first real request and answer of every operation to
 //! `target/openapi-examples.json`, to fill in a missing example from.
@@ -214,8 +215,7 @@ fn walk(app: &TestApp, twilio: &FakeTwilio) {
     user("GET", "/v1/consents", &token, Value::Null);
 
     // Logins with each second factor; one remembers the device.
-    let challenge = |app_call: &dyn Fn() -> Value| text(&app_call(), "/challenge_id");
-    let login = || call("POST", "/v1/login", None, credentials.clone());
+    let challenge = || text(&call("POST", "/v1/login", None, credentials.clone()), "/challenge_id");
     let first = app.post_json("/v1/login", &credentials.to_string(), &[]);
     let (device, _) = first.set_cookie("__Host-mfa_device").expect("a device cookie");
     let cookie = format!("__Host-mfa_device={device}");
@@ -227,14 +227,14 @@ fn walk(app: &TestApp, twilio: &FakeTwilio) {
         &[("cookie", &cookie)],
     );
     assert_eq!(verified.status, 201, "{verified:?}");
-    let id = challenge(&login);
+    let id = challenge();
     let options = call("POST", "/v1/login/webauthn/options", None, json!({"challenge_id": id}));
     let signed = assertion(&passkey, &ceremony(&options["publicKey"]), None);
     call("POST", "/v1/login/verify", None, json!({"challenge_id": id, "method": "webauthn", "credential": signed}));
-    let id = challenge(&login);
+    let id = challenge();
     let code = totp(&secret, now);
     call("POST", "/v1/login/verify", None, json!({"challenge_id": id, "method": "totp", "code": code}));
-    let id = challenge(&login);
+    let id = challenge();
     let body = json!({"challenge_id": id, "method": "backup_code", "code": backup_codes[0]});
     call("POST", "/v1/login/verify", None, body);
     let options = call("POST", "/v1/login/passkey/options", None, Value::Null);

@@ -417,7 +417,9 @@ fn reencryption_reseals_every_secret_in_batches_so_a_leaked_key_can_be_removed()
         ));
         let third = app.sibling(&[("encryption_keys", &format!("{},{}", key("k3", 9), key("k2", 7)))]);
         let answer = reencrypt(&third, "").json();
-        let expected = serde_json::json!({"current_key": "k3", "resealed": 2, "remaining": 1, "unknown_key": 1, "unreadable": [ada]});
+        let expected = serde_json::json!({
+            "current_key": "k3", "resealed": 2, "remaining": 1, "unknown_key": 1, "unreadable": [ada]
+        });
         assert_eq!(answer, expected, "{backend:?}");
         assert_eq!(key_of(ada)[0][0].as_deref(), Some("k2"), "{backend:?}");
     }
