@@ -33,3 +33,25 @@ macro_rules! check {
     };
 }
 pub(crate) use check;
+
+/// Whether `path` (its query ignored) is an instance of the OpenAPI path template `template`: each `{name}`
+/// segment matches one non-empty segment, every other segment itself.
+pub fn fits_template(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    let (mut pattern, mut segments) = (template.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), segments.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p.starts_with('{') && !s.is_empty() => {}
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The kinds of security event the app declares (the `= "kind"` of each variant of its `model/event_kind.rs`).
+pub fn event_kinds() -> Vec<String> {
+    let source = std::fs::read_to_string(mfa_e2e::workspace_dir().join("components/api/src/model/event_kind.rs"))
+        .expect("the app's event kinds");
+    source.lines().filter_map(|line| Some(line.trim().split_once(" = \"")?.1.strip_suffix("\",")?.to_owned())).collect()
+}

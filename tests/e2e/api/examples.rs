@@ -9,7 +9,7 @@
 //! `MFA_PROPOSE_EXAMPLES=1` writes the first real request and answer of every operation to
 //! `target/openapi-examples.json`, to fill in a missing example from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use mfa_core::webauthn::soft_authenticator::Algorithm;
 use serde_json::{Value, json};
@@ -19,6 +19,7 @@ use super::app::{Backend, Exchange, recorded};
 use super::passkeys::{assertion, authenticator, ceremony, registration};
 use super::totp::{PASSWORD, bearer, secret_of, totp, unix_now, with_consent};
 use super::twilio::FakeTwilio;
+use crate::support::fits_template;
 
 /// An operation of the document: method (lower case) and path template.
 type Operation = (String, String);
@@ -28,23 +29,11 @@ fn templates(document: &Value) -> Vec<String> {
     document["paths"].as_object().unwrap().keys().cloned().collect()
 }
 
-/// The template `path` (query stripped) is an instance of: an exact path first, else the one with most literal
-/// segments (as the app's route table prefers).
+/// The template `path` is an instance of: an exact path first, else the one with most literal segments (as the
+/// app's route table prefers).
 fn template_of(templates: &[String], path: &str) -> Option<String> {
-    let path = path.split('?').next().unwrap_or(path);
     let literal = |template: &str| template.split('/').filter(|s| !s.starts_with('{')).count();
-    let fits = |template: &str| {
-        let (mut pattern, mut segments) = (template.split('/'), path.split('/'));
-        loop {
-            match (pattern.next(), segments.next()) {
-                (None, None) => return true,
-                (Some(p), Some(s)) if p.starts_with('{') && !s.is_empty() => {}
-                (Some(p), Some(s)) if p == s => {}
-                _ => return false,
-            }
-        }
-    };
-    templates.iter().filter(|t| fits(t)).max_by_key(|t| literal(t)).cloned()
+    templates.iter().filter(|t| fits_template(t, path)).max_by_key(|t| literal(t)).cloned()
 }
 
 /// The kind of a JSON value, as the shape comparison sees it.
@@ -65,13 +54,10 @@ fn mismatch(example: &Value, real: &Value, at: &str) -> Option<String> {
     match (example, real) {
         (Value::Null, _) | (_, Value::Null) => None,
         (Value::Object(example), Value::Object(real)) => {
-            let (shown, given): (Vec<&String>, Vec<&String>) = (example.keys().collect(), real.keys().collect());
-            let mut shown_sorted = shown.clone();
-            shown_sorted.sort();
-            let mut given_sorted = given.clone();
-            given_sorted.sort();
-            if shown_sorted != given_sorted {
-                return Some(format!("{at}: fields {shown_sorted:?} in the example, {given_sorted:?} answered"));
+            let (shown, given): (BTreeSet<&String>, BTreeSet<&String>) =
+                (example.keys().collect(), real.keys().collect());
+            if shown != given {
+                return Some(format!("{at}: fields {shown:?} in the example, {given:?} answered"));
             }
             example.iter().find_map(|(key, value)| mismatch(value, &real[key], &format!("{at}.{key}")))
         }
@@ -359,9 +345,9 @@ fn every_example_of_the_api_document_has_the_shape_of_a_real_answer() {
         eprintln!("proposed examples written to {}", file.display());
     }
 
-    let mut problems = Vec::new();
+    let (mut problems, examples) = (Vec::new(), examples(&document));
     for (op, status) in json_places(&document) {
-        let described = examples(&document).iter().any(|(o, s, _)| *o == op && *s == status);
+        let described = examples.iter().any(|(o, s, _)| *o == op && *s == status);
         if !described {
             problems.push(format!("{} {} {status}: no example", op.0.to_ascii_uppercase(), op.1));
         }
@@ -369,7 +355,7 @@ fn every_example_of_the_api_document_has_the_shape_of_a_real_answer() {
             problems.push(format!("{} {} {status}: the walk never got this answer", op.0.to_ascii_uppercase(), op.1));
         }
     }
-    for (op, place, example) in examples(&document) {
+    for (op, place, example) in examples {
         let name = format!("{} {} {place}", op.0.to_ascii_uppercase(), op.1);
         let Some(real) = seen.get(&(op.clone(), place.clone())) else {
             problems.push(format!("{name}: the walk has no real one to compare with"));

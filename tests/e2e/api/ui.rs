@@ -42,11 +42,8 @@ fn the_activity_page_words_every_event_kind_the_app_records() {
     let app = TestApp::spawn(Backend::Sqlite);
     let script = app.get("/app.js").body;
     let texts = script.split("const EVENT_TEXTS = {").nth(1).and_then(|rest| rest.split("};").next()).unwrap();
-    let kinds =
-        std::fs::read_to_string(mfa_e2e::workspace_dir().join("components/api/src/model/event_kind.rs")).unwrap();
-    let kinds: Vec<&str> =
-        kinds.lines().filter_map(|line| line.trim().split_once(" = \"")?.1.strip_suffix("\",")).collect();
+    let kinds = crate::support::event_kinds();
     assert!(kinds.len() > 60, "{kinds:?}");
-    let unworded: Vec<&&str> = kinds.iter().filter(|kind| !texts.contains(&format!("\n  {kind}: \""))).collect();
+    let unworded: Vec<&String> = kinds.iter().filter(|kind| !texts.contains(&format!("\n  {kind}: \""))).collect();
     assert!(unworded.is_empty(), "no wording in the activity page for {unworded:?}");
 }

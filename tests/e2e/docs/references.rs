@@ -4,6 +4,8 @@
 
 use mfa_e2e::workspace_dir;
 
+use crate::support::fits_template;
+
 /// Endpoints mfa-host answers itself (`--admin-listen`), not the app.
 const HOST_ENDPOINTS: &[(&str, &str)] = &[("GET", "/metrics")];
 
@@ -42,20 +44,6 @@ fn code_spans(text: &str) -> Vec<String> {
     spans
 }
 
-/// Whether `path` (query stripped) is an instance of the template `template`.
-fn fits(template: &str, path: &str) -> bool {
-    let path = path.split('?').next().unwrap_or(path);
-    let (mut pattern, mut segments) = (template.split('/'), path.split('/'));
-    loop {
-        match (pattern.next(), segments.next()) {
-            (None, None) => return true,
-            (Some(p), Some(s)) if p.starts_with('{') && !s.is_empty() => {}
-            (Some(p), Some(s)) if p == s => {}
-            _ => return false,
-        }
-    }
-}
-
 #[test]
 fn every_endpoint_and_test_the_documents_name_exists() {
     let document = super::openapi();
@@ -76,7 +64,7 @@ fn every_endpoint_and_test_the_documents_name_exists() {
                 // What follows the path (a body, say) is not part of it.
                 let path = rest.split(' ').next().unwrap_or(rest);
                 checked += 1;
-                if !operations.iter().any(|(m, template)| m == method && fits(template, path)) {
+                if !operations.iter().any(|(m, template)| m == method && fits_template(template, path)) {
                     problems.push(format!("{name}: `{span}` is no operation"));
                 }
             }

@@ -4,14 +4,7 @@
 
 use std::collections::BTreeMap;
 
-/// The event kinds the app declares (the `= "kind"` of each variant).
-fn declared() -> Vec<String> {
-    let source = super::read("components/api/src/model/event_kind.rs");
-    source
-        .lines()
-        .filter_map(|line| line.trim().split_once(" = \"").map(|(_, rest)| rest.trim_end_matches("\",").to_owned()))
-        .collect()
-}
+use crate::support::event_kinds;
 
 /// The specification's rows: kind -> (written when, detail).
 fn documented() -> BTreeMap<String, (String, String)> {
@@ -27,7 +20,7 @@ fn documented() -> BTreeMap<String, (String, String)> {
 
 #[test]
 fn the_security_event_specification_describes_every_kind_once() {
-    let (declared, documented) = (declared(), documented());
+    let (declared, documented) = (event_kinds(), documented());
     assert!(declared.len() > 60, "the kinds were read: {declared:?}");
     let missing: Vec<&String> = declared.iter().filter(|kind| !documented.contains_key(*kind)).collect();
     let stale: Vec<&String> = documented.keys().filter(|kind| !declared.contains(kind)).collect();
