@@ -6,7 +6,7 @@
 //! A code is accepted with a compare-and-set on that step (`UPDATE ... WHERE last_accepted_step < step`), so the
 //! same code submitted twice at once, to one instance or to two, succeeds once: the second finds the step taken.
 
-use super::sql::{Db, DbError, SqlValue, texts};
+use super::sql::{Db, DbError, SqlValue, placeholders, texts};
 use crate::config::keyring::Sealed;
 use crate::model::FactorKind;
 
@@ -141,11 +141,6 @@ pub fn reseal(db: &Db, id: &str, was_under: &str, sealed: &Sealed) -> Result<boo
         ],
     )?;
     Ok(changed == 1)
-}
-
-/// `$1, $2, ...` for `count` parameters starting at `first`.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Up to `limit` authenticators (confirmed or not) whose secret is sealed under one of `keys`, by id.

@@ -121,6 +121,11 @@ pub fn texts(values: &[&str]) -> Vec<SqlValue> {
     values.iter().map(|value| SqlValue::Text((*value).to_owned())).collect()
 }
 
+/// `$first, $first+1, ...`: `count` numbered parameters, for a list (`IN (...)`) of any length.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Why a statement failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DbError {

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use super::{Counters, Pair, Swap, Values, Write};
 use crate::store::error::StoreError;
-use crate::store::sql::{Db, SqlValue};
+use crate::store::sql::{Db, SqlValue, placeholders};
 
 /// The advisory lock counter swaps hold on Postgres ("mfa-cntr").
 const LOCK_KEY: i64 = 0x6d66_612d_636e_7472;
@@ -67,11 +67,6 @@ impl SqlCounters {
         )?;
         Ok(())
     }
-}
-
-/// `$first, $first+1, ...`: one placeholder per key.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 impl Counters for SqlCounters {

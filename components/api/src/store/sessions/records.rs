@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use super::{EndReason, Expired, Session};
-use crate::store::sql::{Db, DbError, FromRow, SqlValue, texts};
+use crate::store::sql::{Db, DbError, FromRow, SqlValue, placeholders, texts};
 
 /// The columns a session is read from, in [`Session::fields`]' names.
 const COLUMNS: &str = "id, user_id, aal, method, auth_time, created_at, last_seen_at, ip, user_agent, device_hash, \
@@ -41,11 +41,6 @@ impl Columns {
     }
 }
 
-/// `$1, $2, ..., $n`.
-fn placeholders(count: usize) -> String {
-    (1..=count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
-
 impl Records<'_> {
     /// Records a new session living until `expires_at`.
     pub fn insert(&self, session: &Session, expires_at: i64) -> Result<(), DbError> {
@@ -60,7 +55,7 @@ impl Records<'_> {
         params.push(SqlValue::Int(expires_at));
         let statement = format!(
             "INSERT INTO user_sessions (token_hash, {COLUMNS}, expires_at) VALUES ({})",
-            placeholders(params.len())
+            placeholders(1, params.len())
         );
         self.db.execute(&statement, &params)?;
         Ok(())
