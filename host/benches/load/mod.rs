@@ -1,6 +1,11 @@
 //! A small HTTP/1.1 load generator for the benches (`host/benches/serve.rs`, and `tests/benches/api.rs` through
-//! `#[path]`): `connections` keep-alive clients send one request back to back for a while; the figures are
+//! `#[path]`): `connections` keep-alive clients send one request after another for a while; the figures are
 //! requests per second and latency percentiles of the answers with the expected status.
+//!
+//! Two shapes of load: [`load`] is a closed loop (each client sends its next request as soon as the last is
+//! answered, so the server is saturated and, by Little's law, the mean latency is `connections / rate`); [`paced`]
+//! is an open loop (each client sends on its own schedule, at a fixed total rate, as users who check now and then
+//! do), whose latency counts from when a request was due, so a server that falls behind is charged for the wait.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,25 +126,79 @@ pub fn load(port: u16, spec: &Spec, connections: usize, duration: Duration) -> R
             }));
         }
         let started = Instant::now();
-        let mut latencies = Vec::new();
-        let mut errors = 0;
-        for task in tasks {
-            let (mut some, failed) = task.await??;
-            latencies.append(&mut some);
-            errors += failed;
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        latencies.sort();
-        let at = |q: f64| latencies.get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)));
-        let total: Duration = latencies.iter().sum();
-        Ok(Load {
-            per_second: latencies.len() as f64 / elapsed,
-            mean: total / u32::try_from(latencies.len().max(1))?,
-            p50: at(0.50).copied().unwrap_or_default(),
-            p99: at(0.99).copied().unwrap_or_default(),
-            errors,
-        })
+        let (latencies, errors) = gather(tasks).await?;
+        Ok(summarise(latencies, errors, started.elapsed().as_secs_f64()))
     })
+}
+
+/// `connections` keep-alive clients together sending `spec` `per_second` times a second for `duration`, each on
+/// its own fixed schedule (staggered so they do not all send at once). A request is due at its scheduled time; one
+/// that cannot be sent then (its client still waits for the last answer) goes as soon as it can, and its latency is
+/// counted from when it was due.
+#[allow(dead_code)]
+pub fn paced(port: u16, spec: &Spec, connections: usize, per_second: f64, duration: Duration) -> Result<Load> {
+    let interval = Duration::from_secs_f64(connections as f64 / per_second.max(f64::MIN_POSITIVE));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        // Every client connects before the clock starts, so connection set-up is not counted as latency.
+        let mut clients = Vec::new();
+        for _ in 0..connections {
+            clients.push(connect(port).await?);
+        }
+        let start = tokio::time::Instant::now() + Duration::from_millis(100);
+        let end = start + duration;
+        let mut tasks = Vec::new();
+        for (index, mut client) in clients.into_iter().enumerate() {
+            let spec = spec.clone();
+            let offset = interval.mul_f64(index as f64 / connections as f64);
+            tasks.push(tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0u64);
+                let mut due = start + offset;
+                while due < end {
+                    tokio::time::sleep_until(due).await;
+                    match send(&mut client, &spec).await {
+                        Ok(status) if status == spec.expect => latencies.push(due.elapsed()),
+                        _ => {
+                            errors += 1;
+                            client = connect(port).await?;
+                        }
+                    }
+                    due += interval;
+                }
+                anyhow::Ok((latencies, errors))
+            }));
+        }
+        let (latencies, errors) = gather(tasks).await?;
+        Ok(summarise(latencies, errors, duration.as_secs_f64()))
+    })
+}
+
+/// What one client (or all of them) measured: the latencies of the answers with the expected status, and the errors.
+type Measured = (Vec<Duration>, u64);
+
+/// What every client measured: the latencies of its answers with the expected status, and its errors.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Result<Measured>>>) -> Result<Measured> {
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        let (mut some, failed) = task.await??;
+        latencies.append(&mut some);
+        errors += failed;
+    }
+    Ok((latencies, errors))
+}
+
+/// The figures of a run that took `seconds` and got `latencies` (answers with the expected status) and `errors`.
+fn summarise(mut latencies: Vec<Duration>, errors: u64, seconds: f64) -> Load {
+    latencies.sort();
+    let at = |q: f64| latencies.get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)));
+    let total: Duration = latencies.iter().sum();
+    Load {
+        per_second: latencies.len() as f64 / seconds,
+        mean: total / u32::try_from(latencies.len().max(1)).unwrap_or(u32::MAX),
+        p50: at(0.50).copied().unwrap_or_default(),
+        p99: at(0.99).copied().unwrap_or_default(),
+        errors,
+    }
 }
 
 /// Prints one line of figures.
