@@ -6,7 +6,8 @@
 //!   [`http`]: requests, replies, bodies, cookies, the client address, and the one mapping from the domain's
 //!   errors to statuses.
 //! - [`domain`]: the rules and flows (accounts, login, sessions, second factors, the service API, the event
-//!   trail) with typed inputs and outputs and the request's time passed in; never HTTP, never SQL.
+//!   trail) with typed inputs and outputs and the request's time passed in; never the app's request or reply
+//!   (its one HTTP call is the outbound one to Twilio), never SQL.
 //! - [`store`]: the only place with SQL, Redis commands and Lua: the tables, and the live sessions and counters
 //!   behind one trait each (a SQLite and a Redis implementation, chosen once).
 //! - [`config`]: every Spin variable the app reads, by name, in one place; the policies and the key ring.

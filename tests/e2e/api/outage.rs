@@ -230,6 +230,47 @@ fn a_redis_outage_keeps_the_app_serving_and_brings_nothing_back() {
     assert!(metrics.body.contains("mfa_redis_fallbacks_total"), "{metrics:?}");
 }
 
+/// `mfa_event_write_failures_total{kind="login_failed"}` as `GET /v1/admin/metrics` answers it (absent: `None`).
+fn login_write_failures(app: &TestApp) -> Option<u64> {
+    let metrics = app.request("GET", "/v1/admin/metrics", &[("authorization", &bearer(&app.api_key))], "");
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    let series = "mfa_event_write_failures_total{kind=\"login_failed\"} ";
+    metrics.body.lines().find_map(|line| line.strip_prefix(series)).map(|value| value.parse().unwrap())
+}
+
+#[test]
+fn event_write_failures_stay_counted_through_a_redis_outage() {
+    let mut redis = PrivateRedis::start();
+    let port = redis.port.to_string();
+    let app = TestApp::migrated(Backend::RedisPostgres, &[("redis_port", port.as_str())]);
+    assert_eq!(app.register("audited@example.com", PASSWORD).status, 201);
+    let fail_login = || assert_eq!(app.login("audited@example.com", "not the password 1234", &[]).status, 401);
+    // Failed logins cannot be written to the trail; at first the database refuses to count that too.
+    app.execute(
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ \
+         LANGUAGE plpgsql; \
+         CREATE TRIGGER refuse_event BEFORE INSERT ON security_events FOR EACH ROW \
+         WHEN (NEW.kind = 'login_failed') EXECUTE FUNCTION refuse(); \
+         CREATE TRIGGER refuse_count BEFORE INSERT OR UPDATE ON app_metrics FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    fail_login();
+    assert_eq!(login_write_failures(&app), Some(1), "counted in Redis when the database cannot");
+    app.execute("DROP TRIGGER refuse_count ON app_metrics");
+    assert_eq!(login_write_failures(&app), Some(1), "a read moves it into the database");
+    let metrics_key = format!("{}metrics", app.redis_prefix().unwrap());
+    assert_eq!(redis_command(&redis.url(), &["EXISTS", &metrics_key]), ":0\r\n", "nothing left in Redis");
+
+    // Redis dies: the series neither drops (Prometheus would take a reset) nor stops counting.
+    redis.kill();
+    assert_eq!(login_write_failures(&app), Some(1), "a Redis outage hides nothing");
+    fail_login();
+    assert_eq!(login_write_failures(&app), Some(2));
+    redis.run();
+    std::thread::sleep(Duration::from_millis(2_500));
+    fail_login();
+    assert_eq!(login_write_failures(&app), Some(3));
+}
+
 #[test]
 fn a_redis_that_stops_answering_is_left_after_the_timeout() {
     let mut redis = PrivateRedis::start();

@@ -289,14 +289,32 @@ impl Db {
     /// Runs `work` in one transaction (on SQLite `BEGIN IMMEDIATE`, which takes the write lock at once): committed
     /// when it succeeds, rolled back when it fails.
     pub fn transaction<T, E: From<DbError>>(&self, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-        self.execute(if self.is_postgres() { "BEGIN" } else { "BEGIN IMMEDIATE" }, &[])?;
+        let begin = if self.is_postgres() { "BEGIN" } else { "BEGIN IMMEDIATE" };
+        self.bracket(begin, "COMMIT", "ROLLBACK", work)
+    }
+
+    /// Runs `work` as one step of the transaction in progress (a savepoint): when it fails its statements are
+    /// undone and the transaction goes on, where on Postgres a failed statement would otherwise abort it.
+    pub fn step<T, E: From<DbError>>(&self, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        self.bracket("SAVEPOINT step", "RELEASE SAVEPOINT step", "ROLLBACK TO SAVEPOINT step", work)
+    }
+
+    /// Runs `work` between `open` and `keep`, or `undo` when it fails.
+    fn bracket<T, E: From<DbError>>(
+        &self,
+        open: &str,
+        keep: &str,
+        undo: &str,
+        work: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.execute(open, &[])?;
         match work() {
             Ok(value) => {
-                self.execute("COMMIT", &[])?;
+                self.execute(keep, &[])?;
                 Ok(value)
             }
             Err(error) => {
-                let _ = self.execute("ROLLBACK", &[]);
+                let _ = self.execute(undo, &[]);
                 Err(error)
             }
         }

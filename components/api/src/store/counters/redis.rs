@@ -1,6 +1,7 @@
 //! Counters in Redis: each throttle counter a string `<prefix>t:<key>` holding `"<first>:<second>"` with `EX`, a
 //! set of them written by [`SWAP_SCRIPT`] only if every one still holds what the caller read; the metrics one hash
-//! `<prefix>metrics` with a 30-day time to live renewed at each count.
+//! `<prefix>metrics` with a 30-day time to live renewed at each count (on the Redis + Postgres backend it holds
+//! only what the database could not count, until the next read of the metrics moves it there).
 
 use std::rc::Rc;
 
@@ -28,6 +29,15 @@ end
 return {1}
 ";
 
+/// Takes amounts from the metrics hash (KEYS: the hash; ARGV: series and amount, in pairs), dropping a series that
+/// reaches zero: all or nothing, in one script.
+const TAKE_SCRIPT: &str = r"
+for i = 1, #ARGV, 2 do
+  if redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1])) == 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 1
+";
+
 /// How long the metrics hash outlives its last count.
 const METRICS_TTL_SECONDS: u64 = 30 * 24 * 3600;
 
@@ -48,6 +58,13 @@ impl RedisCounters {
         let arguments =
             [text(&self.redis.counter_key(key)), text(&encode(Some(pair))), text("NX"), text("EX"), int(ttl.max(1))];
         self.redis.run("SET", &arguments)?;
+        Ok(())
+    }
+
+    /// Takes `amounts` (series, amount) from the metrics Redis holds (the database holds them now).
+    pub fn take(&self, amounts: &[(String, i64)]) -> Result<(), StoreError> {
+        let arguments = amounts.iter().flat_map(|(name, amount)| [text(name), RedisParameter::Int64(*amount)]);
+        self.redis.eval(TAKE_SCRIPT, &[self.redis.metrics_key()], arguments.collect::<Vec<_>>())?;
         Ok(())
     }
 

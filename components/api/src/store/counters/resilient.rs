@@ -1,6 +1,11 @@
 //! Counters on the Redis + Postgres backend: in Redis while it is usable, in the database when it is not
-//! ([`crate::store::outage`]: what the database counted is copied into Redis when Redis is trusted again). The
-//! metrics are the sum of both.
+//! ([`crate::store::outage`]: what the database counted is copied into Redis when Redis is trusted again).
+//!
+//! The metrics the other way round: in the database, in Redis only when the database cannot take a count (a
+//! security event that could not be written often means the database fails), and each read of the metrics moves
+//! what Redis holds into the database. So a Redis outage hides nothing the database could count, and a series never
+//! goes down between two reads (Prometheus would take that for a reset); the one count that can hide is one Redis
+//! took during a database failure and that no read has moved yet when Redis fails in turn.
 
 use std::rc::Rc;
 
@@ -52,22 +57,39 @@ impl Counters for ResilientCounters {
     }
 
     fn count(&self, series: &[String]) -> Result<(), StoreError> {
-        self.either(|redis| redis.count(series), |sql| sql.count(series))
+        match self.sql.count(series) {
+            Err(error) => self.either(|redis| redis.count(series), |_| Err(error)),
+            counted => counted,
+        }
     }
 
+    /// The database's counts plus what Redis holds, which moves into the database (added there and taken from Redis
+    /// as one step of the read's transaction: undone if either half fails, the answer the same either way). Reads
+    /// hold one lock, so two instances never move the same counts twice, nor answer in between.
     fn metrics(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut counts = self.sql.metrics()?;
-        if let Ok(in_redis) = self.either(|redis| redis.metrics().map(Some), |_| Ok(None))
-            && let Some(in_redis) = in_redis
-        {
+        // Whether Redis may be used is settled first: an outage it finds is recorded in transactions of its own.
+        let usable = self.either(|_| Ok(true), |_| Ok(false))?;
+        self.sql.with_metrics_locked(|db| {
+            let mut counts = self.sql.metrics()?;
+            let in_redis = if usable { self.redis.metrics().unwrap_or_default() } else { Vec::new() };
+            let in_redis: Vec<(String, i64)> = in_redis.into_iter().filter(|(_, value)| *value != 0).collect();
+            if !in_redis.is_empty() {
+                let moved = db.step(|| {
+                    self.sql.add(&in_redis)?;
+                    self.redis.take(&in_redis)
+                });
+                if let Err(error) = moved {
+                    eprintln!("metrics: what Redis counted stays there for now: {error}");
+                }
+            }
             for (name, value) in in_redis {
                 match counts.iter_mut().find(|(known, _)| *known == name) {
                     Some((_, total)) => *total = total.saturating_add(value),
                     None => counts.push((name, value)),
                 }
             }
-        }
-        counts.sort();
-        Ok(counts)
+            counts.sort();
+            Ok(counts)
+        })
     }
 }

@@ -12,6 +12,10 @@ use crate::store::sql::{Db, SqlValue, placeholders};
 /// The advisory lock counter swaps hold on Postgres ("mfa-cntr").
 const LOCK_KEY: i64 = 0x6d66_612d_636e_7472;
 
+/// The advisory lock a read of the metrics holds on Postgres ("mfa-metr"), so one instance at a time moves what
+/// Redis counted into the database ([`crate::store::counters::resilient`]).
+const METRICS_LOCK_KEY: i64 = 0x6d66_612d_6d65_7472;
+
 /// Counters in the database.
 pub struct SqlCounters {
     db: Rc<Db>,
@@ -21,6 +25,29 @@ impl SqlCounters {
     /// Counters in `db`.
     pub fn new(db: Rc<Db>) -> Self {
         Self { db }
+    }
+
+    /// Adds `amounts` (series, amount) to the metrics.
+    pub fn add(&self, amounts: &[(String, i64)]) -> Result<(), StoreError> {
+        for (name, amount) in amounts {
+            self.db.execute(
+                "INSERT INTO app_metrics (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = app_metrics.value + excluded.value",
+                &[SqlValue::Text(name.clone()), SqlValue::Int(*amount)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Runs `work` in one transaction holding the metrics' lock (on Postgres; SQLite's transaction is lock enough):
+    /// one reader of the metrics at a time. Its steps ([`Db::step`]) may fail without failing it.
+    pub fn with_metrics_locked<T>(&self, work: impl FnOnce(&Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.db.transaction(|| {
+            if self.db.is_postgres() {
+                self.db.query("SELECT pg_advisory_xact_lock($1)::text", &[SqlValue::Int(METRICS_LOCK_KEY)])?;
+            }
+            work(&self.db)
+        })
     }
 
     /// Writes `writes` to `keys` in at most two statements (the forgotten ones and the expired go in one, the rest
@@ -103,14 +130,7 @@ impl Counters for SqlCounters {
     }
 
     fn count(&self, series: &[String]) -> Result<(), StoreError> {
-        for name in series {
-            self.db.execute(
-                "INSERT INTO app_metrics (name, value) VALUES ($1, 1) \
-                 ON CONFLICT (name) DO UPDATE SET value = app_metrics.value + 1",
-                &[SqlValue::Text(name.clone())],
-            )?;
-        }
-        Ok(())
+        self.add(&series.iter().map(|name| (name.clone(), 1)).collect::<Vec<_>>())
     }
 
     fn metrics(&self) -> Result<Vec<(String, i64)>, StoreError> {
